@@ -1,0 +1,49 @@
+"""Decode user images safely: size limits, EXIF orientation, channel conversion, resizing.
+
+Output arrays are float32 (height, width, channels) scaled to [0, 1].
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+
+MAX_FILE_BYTES = 20 * 1024 * 1024  # 20 MiB per uploaded image
+MAX_PIXELS = 40_000_000  # larger images are refused as possible decompression bombs
+
+
+class ImageError(ValueError):
+    """An image that cannot be used; the message is meant for the user."""
+
+
+def decode_image(data: bytes, input_shape: tuple[int, int, int], name: str = "image") -> np.ndarray:
+    """Bytes of any Pillow-readable image -> (h, w, c) float32 in [0, 1] matching input_shape."""
+    from PIL import Image, ImageOps
+
+    if not data:
+        raise ImageError(f"{name}: the file is empty")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError(
+            f"{name}: {len(data) / 2**20:.1f} MiB is larger than the "
+            f"{MAX_FILE_BYTES // 2**20} MiB limit"
+        )
+    height, width, channels = input_shape
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    raise ImageError(f"{name}: {img.width}x{img.height} pixels is too large")
+                img = ImageOps.exif_transpose(img)
+                img = img.convert("L" if channels == 1 else "RGB")
+                img = img.resize((width, height), Image.BILINEAR)
+                array = np.asarray(img, dtype=np.float32) / 255.0
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{name}: too many pixels (possible decompression bomb)") from None
+    except Exception as err:  # noqa: BLE001 - Pillow raises many types for bad files
+        raise ImageError(f"{name}: not a readable image ({type(err).__name__}: {err})") from None
+    return array.reshape(height, width, channels)

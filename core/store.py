@@ -1,0 +1,365 @@
+"""SQLite run store (WAL): runs, per-batch and per-epoch metrics, events, heartbeat, stop flag.
+
+Every call opens a short-lived connection, so the store is safe to share between threads and
+processes: the worker writes, any number of dashboards and CLIs read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+ACTIVE = ("queued", "running")
+FINISHED = ("succeeded", "failed", "stopped", "interrupted")
+HEARTBEAT_TIMEOUT_S = 5.0  # a live worker beats every second
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    model TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    heartbeat REAL,
+    pid INTEGER,
+    error TEXT,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    epoch INTEGER NOT NULL DEFAULT 0,
+    epochs INTEGER NOT NULL DEFAULT 0,
+    step INTEGER NOT NULL DEFAULT 0,
+    steps_per_epoch INTEGER,
+    final_metrics TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+CREATE TABLE IF NOT EXISTS batch_metrics (
+    run_id TEXT NOT NULL,
+    global_step INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    wall_time REAL NOT NULL,
+    metrics TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batch_metrics_run ON batch_metrics(run_id, global_step);
+CREATE TABLE IF NOT EXISTS epoch_metrics (
+    run_id TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    wall_time REAL NOT NULL,
+    metrics TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS epoch_metrics_run ON epoch_metrics(run_id, epoch);
+CREATE TABLE IF NOT EXISTS events (
+    run_id TEXT NOT NULL,
+    time REAL NOT NULL,
+    level TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_run ON events(run_id, time);
+"""
+
+
+@dataclass
+class Run:
+    """One row of the runs table, with JSON columns decoded."""
+
+    id: str
+    name: str
+    status: str
+    dataset: str
+    model: str
+    config: dict
+    created: float
+    started: float | None
+    finished: float | None
+    heartbeat: float | None
+    pid: int | None
+    error: str | None
+    stop_requested: bool
+    epoch: int
+    epochs: int
+    step: int
+    steps_per_epoch: int | None
+    final_metrics: dict | None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    def summary(self) -> dict:
+        """The stable JSON shape of `runs --json`."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "dataset": self.dataset,
+            "model": self.model,
+            "created": self.created,
+            "started": self.started,
+            "finished": self.finished,
+            "epoch": self.epoch,
+            "epochs": self.epochs,
+            "error": self.error,
+            "metrics": self.final_metrics or {},
+        }
+
+
+class RunStore:
+    """All reads and writes of run state go through here."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    @contextlib.contextmanager
+    def _connect(self):
+        db = sqlite3.connect(self.path, timeout=30.0)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        try:
+            with db:  # one transaction: commit on success, roll back on error
+                yield db
+        finally:
+            db.close()
+
+    # ---- runs -------------------------------------------------------------------------------
+    def create_run(self, config: dict, name: str = "") -> str:
+        run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO runs (id, name, status, dataset, model, config, created, epochs)"
+                " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    name or config.get("name", ""),
+                    config["dataset"],
+                    config["model"],
+                    json.dumps(config),
+                    time.time(),
+                    int(config.get("epochs", 0)),
+                ),
+            )
+        return run_id
+
+    def get_run(self, run_id: str) -> Run | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _to_run(row) if row else None
+
+    def list_runs(self, limit: int = 50, offset: int = 0, status: str | None = None) -> list[Run]:
+        """Newest first."""
+        query, args = "SELECT * FROM runs", []
+        if status:
+            query, args = query + " WHERE status = ?", [status]
+        query += " ORDER BY created DESC LIMIT ? OFFSET ?"
+        with self._connect() as db:
+            rows = db.execute(query, (*args, limit, offset)).fetchall()
+        return [_to_run(r) for r in rows]
+
+    def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        now = time.time()
+        finished = now if status in FINISHED else None
+        with self._connect() as db:
+            db.execute(
+                "UPDATE runs SET status = ?, error = COALESCE(?, error),"
+                " finished = COALESCE(?, finished) WHERE id = ?",
+                (status, error, finished, run_id),
+            )
+
+    def mark_started(self, run_id: str, pid: int) -> None:
+        """The worker is alive: running, with its pid and a fresh heartbeat."""
+        now = time.time()
+        with self._connect() as db:
+            db.execute(
+                "UPDATE runs SET status = 'running', pid = ?, started = COALESCE(started, ?),"
+                " heartbeat = ?, finished = NULL, error = NULL, stop_requested = 0 WHERE id = ?",
+                (pid, now, now, run_id),
+            )
+
+    def set_pid(self, run_id: str, pid: int) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE runs SET pid = ?, heartbeat = ? WHERE id = ?", (pid, time.time(), run_id)
+            )
+
+    def requeue(self, run_id: str) -> None:
+        """Prepare an interrupted or stopped run to be resumed."""
+        with self._connect() as db:
+            db.execute(
+                "UPDATE runs SET status = 'queued', finished = NULL, error = NULL,"
+                " stop_requested = 0, heartbeat = ? WHERE id = ?",
+                (time.time(), run_id),
+            )
+
+    def beat(self, run_id: str) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id))
+
+    def set_progress(self, run_id: str, epoch: int, step: int, steps_per_epoch: int | None) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE runs SET epoch = ?, step = ?, steps_per_epoch = ? WHERE id = ?",
+                (epoch, step, steps_per_epoch, run_id),
+            )
+
+    def set_final_metrics(self, run_id: str, metrics: dict) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE runs SET final_metrics = ? WHERE id = ?", (json.dumps(metrics), run_id)
+            )
+
+    def request_stop(self, run_id: str) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE runs SET stop_requested = 1 WHERE id = ?", (run_id,))
+
+    def stop_requested(self, run_id: str) -> bool:
+        with self._connect() as db:
+            row = db.execute("SELECT stop_requested FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return bool(row and row[0])
+
+    def delete_run(self, run_id: str) -> None:
+        with self._connect() as db:
+            for table in ("batch_metrics", "epoch_metrics", "events"):
+                db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+    # ---- metrics and events --------------------------------------------------------------------
+    def add_batch_metrics(self, run_id: str, rows: list[tuple[int, int, float, dict]]) -> None:
+        """rows: (global_step, epoch, wall_time, {name: value}) written in one transaction."""
+        if not rows:
+            return
+        with self._connect() as db:
+            db.executemany(
+                "INSERT INTO batch_metrics VALUES (?, ?, ?, ?, ?)",
+                [(run_id, s, e, t, json.dumps(m)) for s, e, t, m in rows],
+            )
+
+    def drop_metrics_from_epoch(self, run_id: str, epoch: int) -> None:
+        """Forget metrics of epochs >= epoch (a resumed run repeats its unfinished epoch)."""
+        with self._connect() as db:
+            db.execute("DELETE FROM batch_metrics WHERE run_id = ? AND epoch >= ?", (run_id, epoch))
+            db.execute("DELETE FROM epoch_metrics WHERE run_id = ? AND epoch >= ?", (run_id, epoch))
+
+    def add_epoch_metrics(self, run_id: str, epoch: int, metrics: dict) -> None:
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO epoch_metrics VALUES (?, ?, ?, ?)",
+                (run_id, epoch, time.time(), json.dumps(metrics)),
+            )
+
+    def batch_metrics(
+        self, run_id: str, after_step: int = -1, max_points: int = 2000
+    ) -> list[dict]:
+        """Per-batch rows as dicts (global_step, epoch, wall_time, metrics...), evenly thinned."""
+        with self._connect() as db:
+            count = db.execute(
+                "SELECT COUNT(*) FROM batch_metrics WHERE run_id = ? AND global_step > ?",
+                (run_id, after_step),
+            ).fetchone()[0]
+            every = max(1, -(-count // max_points))
+            rows = db.execute(
+                "SELECT global_step, epoch, wall_time, metrics FROM batch_metrics"
+                " WHERE run_id = ? AND global_step > ? AND (global_step % ? = 0 OR ? = 1)"
+                " ORDER BY global_step",
+                (run_id, after_step, every, every),
+            ).fetchall()
+        return [_metric_row(r, global_step=r["global_step"]) for r in rows]
+
+    def latest_batch(self, run_id: str) -> dict | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT global_step, epoch, wall_time, metrics FROM batch_metrics WHERE run_id = ?"
+                " ORDER BY global_step DESC LIMIT 1",
+                (run_id,),
+            ).fetchone()
+        return _metric_row(row, global_step=row["global_step"]) if row else None
+
+    def epoch_metrics(self, run_id: str) -> list[dict]:
+        """Per-epoch rows as dicts (epoch, wall_time, metrics...); a resumed epoch keeps one row."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT epoch, wall_time, metrics FROM epoch_metrics WHERE run_id = ?"
+                " ORDER BY wall_time",
+                (run_id,),
+            ).fetchall()
+        latest = {r["epoch"]: _metric_row(r) for r in rows}
+        return [latest[e] for e in sorted(latest)]
+
+    def add_event(self, run_id: str, message: str, level: str = "info") -> None:
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO events VALUES (?, ?, ?, ?)", (run_id, time.time(), level, message)
+            )
+
+    def events(self, run_id: str) -> list[dict]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT time, level, message FROM events WHERE run_id = ? ORDER BY time", (run_id,)
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    # ---- liveness ------------------------------------------------------------------------------
+    def mark_lost_runs(
+        self, now: float | None = None, timeout: float = HEARTBEAT_TIMEOUT_S
+    ) -> list[str]:
+        """Mark active runs whose worker is gone (dead pid or stale heartbeat) as interrupted."""
+        now = time.time() if now is None else now
+        lost = []
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT id, pid, heartbeat, created FROM runs WHERE status IN ('queued', 'running')"
+            ).fetchall()
+            for row in rows:
+                last = row["heartbeat"] or row["created"]
+                stale = now - last > timeout
+                dead = row["pid"] is not None and not pid_alive(row["pid"])
+                if stale or dead:
+                    lost.append(row["id"])
+            for run_id in lost:
+                db.execute(
+                    "UPDATE runs SET status = 'interrupted', finished = ?,"
+                    " error = 'the worker process ended without finishing (killed or crashed)'"
+                    " WHERE id = ? AND status IN ('queued', 'running')",
+                    (now, run_id),
+                )
+                db.execute(
+                    "INSERT INTO events VALUES (?, ?, 'warning', ?)",
+                    (run_id, now, "worker lost: marked interrupted; it can be resumed"),
+                )
+        return lost
+
+
+def pid_alive(pid: int) -> bool:
+    """True if a process with this pid exists on this machine and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except (FileNotFoundError, IndexError, ProcessLookupError, PermissionError):
+        return False
+
+
+def _metric_row(row: sqlite3.Row, **extra) -> dict:
+    out = {k: row[k] for k in row.keys() if k != "metrics"}
+    out.update(extra)
+    out.update(json.loads(row["metrics"]))
+    return out
+
+
+def _to_run(row: sqlite3.Row) -> Run:
+    data = dict(row)
+    data["config"] = json.loads(data["config"])
+    data["final_metrics"] = json.loads(data["final_metrics"]) if data["final_metrics"] else None
+    data["stop_requested"] = bool(data["stop_requested"])
+    return Run(**data)

@@ -1,0 +1,1 @@
+"""Streamlit dashboard: the entry script, shared widgets and plotly figure builders."""

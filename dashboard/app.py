@@ -1,0 +1,32 @@
+"""Entry script (`streamlit run dashboard/app.py`): builds the navigation, runs the page."""
+
+from __future__ import annotations
+
+import os
+
+from core.launcher import PARENT_CUDA_ENV
+
+# The dashboard process never uses a GPU (TensorFlow would hold its memory for good);
+# training workers get the original CUDA_VISIBLE_DEVICES back (see core.launcher).
+if PARENT_CUDA_ENV not in os.environ:
+    os.environ[PARENT_CUDA_ENV] = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+
+import streamlit as st  # noqa: E402
+
+from dashboard.widgets import page_path  # noqa: E402
+
+
+def build_navigation():
+    """One entry per page script in pages/."""
+    return st.navigation(
+        [
+            st.Page(page_path("home"), title="Home", icon=":material/home:", default=True),
+            st.Page(page_path("train"), title="Train", icon=":material/model_training:"),
+            st.Page(page_path("predict"), title="Predict", icon=":material/online_prediction:"),
+        ]
+    )
+
+
+st.set_page_config(page_title="TF Lab", page_icon=":material/science:", layout="wide")
+build_navigation().run()

@@ -1,0 +1,87 @@
+"""Shared Streamlit pieces: the run store handle, status labels, run progress and run lists."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from core.launcher import open_store
+from core.store import Run, RunStore
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+
+
+def page_path(name: str) -> Path:
+    """Absolute path of a page script in pages/ (for st.Page and st.page_link)."""
+    return PAGES_DIR / f"{name}.py"
+
+
+STATUS_ICONS = {
+    "queued": ":material/schedule:",
+    "running": ":material/play_circle:",
+    "succeeded": ":material/check_circle:",
+    "failed": ":material/error:",
+    "stopped": ":material/stop_circle:",
+    "interrupted": ":material/warning:",
+}
+
+
+@st.cache_resource
+def get_store() -> RunStore:
+    """One store handle for all sessions (it opens a fresh connection per call)."""
+    return open_store()
+
+
+def status_label(status: str) -> str:
+    return f"{STATUS_ICONS.get(status, '')} {status}"
+
+
+def run_progress(run: Run, now: float | None = None) -> tuple[float, float | None]:
+    """(fraction done in [0, 1], seconds left or None) from epoch/step counters and start time."""
+    now = time.time() if now is None else now
+    steps = run.steps_per_epoch or 0
+    total = run.epochs * steps
+    if total <= 0:
+        return (1.0 if run.status == "succeeded" else 0.0), None
+    done = min(total, run.epoch * steps + run.step)
+    fraction = done / total
+    if run.status == "succeeded":
+        return 1.0, 0.0
+    if not run.started or done == 0 or not run.is_active:
+        return fraction, None
+    elapsed = max(1e-6, now - run.started)
+    return fraction, elapsed / done * (total - done)
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def runs_table_rows(runs: list[Run]) -> list[dict]:
+    """Rows for a runs table: id, name, status, model, dataset, created, progress, accuracy."""
+    rows = []
+    for r in runs:
+        metrics = r.final_metrics or {}
+        rows.append(
+            {
+                "run": r.id,
+                "name": r.name,
+                "status": r.status,
+                "model": r.model,
+                "dataset": r.dataset,
+                "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created)),
+                "epochs": f"{min(r.epoch, r.epochs)}/{r.epochs}",
+                "val accuracy": metrics.get("val_accuracy"),
+                "test accuracy": metrics.get("test_accuracy"),
+            }
+        )
+    return rows

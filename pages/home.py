@@ -1,0 +1,37 @@
+"""Home page: what the tool does, links to the pages, and the latest runs."""
+
+import streamlit as st
+
+from core.datasets import list_datasets
+from dashboard.widgets import get_store, page_path, runs_table_rows
+
+st.title("TF Lab")
+st.markdown(
+    "A TensorFlow lab dashboard for your group's server: pick a dataset and a model, train it "
+    "while the loss curves move, compare runs, and use the trained model for prediction. "
+    "Every run is its own process, so it keeps going when you refresh the page, close the tab "
+    "or a colleague opens the same link."
+)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Start here")
+    st.page_link(page_path("train"), label="Train a model", icon=":material/model_training:")
+    st.page_link(
+        page_path("predict"),
+        label="Predict with a trained model",
+        icon=":material/online_prediction:",
+    )
+with right:
+    st.subheader("Built-in datasets")
+    for info in list_datasets():
+        st.markdown(f"**{info.name}** ({info.kind}): {info.description}")
+
+st.subheader("Latest runs")
+store = get_store()
+store.mark_lost_runs()
+runs = store.list_runs(limit=10)
+if runs:
+    st.dataframe(runs_table_rows(runs), hide_index=True)
+else:
+    st.info("No runs yet. Open **Train** and press **Train** to start the first one.")
