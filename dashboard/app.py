@@ -22,6 +22,7 @@ def build_navigation():
     return st.navigation(
         [
             st.Page(page_path("home"), title="Home", icon=":material/home:", default=True),
+            st.Page(page_path("data"), title="Data", icon=":material/dataset:"),
             st.Page(page_path("train"), title="Train", icon=":material/model_training:"),
             st.Page(page_path("predict"), title="Predict", icon=":material/online_prediction:"),
         ]
