@@ -50,7 +50,9 @@ class StoreCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         now = time.time()
         step = self._epoch * self.steps_per_epoch + batch + 1
-        self._buffer.append((step, self._epoch, now, _floats(logs)))
+        values = _floats(logs)
+        values["learning_rate"] = float(self.model.optimizer.learning_rate)
+        self._buffer.append((step, self._epoch, now, values))
         if now - self._last_flush >= self.flush_every_s:
             self._flush(batch + 1)
         if now - self._last_stop_check >= self.stop_check_every_s:
@@ -61,7 +63,9 @@ class StoreCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._flush(self.steps_per_epoch)
-        self.store.add_epoch_metrics(self.run_id, epoch, _floats(logs))
+        values = _floats(logs)
+        values["learning_rate"] = float(self.model.optimizer.learning_rate)
+        self.store.add_epoch_metrics(self.run_id, epoch, values)
         self.store.set_progress(self.run_id, epoch + 1, 0, self.steps_per_epoch)
 
     def on_train_end(self, logs=None):

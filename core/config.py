@@ -25,14 +25,44 @@ class RunConfig:
     dataset: str = "digits"
     model: str = "cnn"
     model_settings: dict = field(default_factory=dict)  # overrides of the model's settings
+    data_settings: dict = field(default_factory=dict)  # task-specific data/label options
     epochs: int = 5
     batch_size: int = 32
-    learning_rate: float = 1e-3
-    optimizer: str = "adam"
     seed: int = 42
     max_train_examples: int | None = None  # subsample the training split (quick experiments)
     shuffle_buffer: int = 10_000
     name: str = ""
+    # optimisation
+    optimizer: str = "adam"  # see core.optimization.OPTIMIZERS
+    learning_rate: float = 1e-3
+    momentum: float = 0.9  # sgd_momentum, nesterov, rmsprop
+    weight_decay: float = 0.004  # adamw only
+    lr_schedule: str = "constant"  # constant | exponential | cosine | plateau
+    lr_decay_steps: int = 100  # exponential: steps per decay
+    lr_decay_rate: float = 0.9  # exponential: factor per decay_steps
+    lr_staircase: bool = False  # exponential: decay in steps instead of smoothly
+    lr_min_fraction: float = 0.0  # cosine: final learning rate as a fraction of the first
+    plateau_factor: float = 0.5  # plateau: multiply the learning rate by this ...
+    plateau_patience: int = 2  # ... after this many epochs without val_loss improvement
+    clipnorm: float | None = None  # clip each gradient tensor to this norm
+    global_clipnorm: float | None = None  # clip all gradients together to this global norm
+    ema_momentum: float | None = None  # exponential moving average of weights, e.g. 0.99
+    # regularisation
+    l1: float = 0.0
+    l2: float = 0.0
+    dropout: float | None = None  # overrides the model's dropout rate when set
+    label_smoothing: float = 0.0
+    class_weight: str = "none"  # none | balanced
+    # loss
+    loss: str = "sparse"  # sparse (integer labels) | onehot (categorical cross-entropy)
+    from_logits: bool = False  # train on logits (the saved model still outputs probabilities)
+    # stopping and validation
+    early_stopping_patience: int | None = None
+    restore_best_weights: bool = True
+    validation_split: float | None = None  # carve validation from train instead of the fixed split
+    k_folds: int | None = None  # K-fold cross-validation: K runs in one group ...
+    fold: int | None = None  # ... this run validates on fold `fold` (0-based)
+    augmentation: list = field(default_factory=list)  # core.augment pipeline spec
     devices: DeviceSettings = field(default_factory=DeviceSettings)
 
     def to_dict(self) -> dict:
@@ -49,6 +79,10 @@ class RunConfig:
             raise ConfigError(f"unknown config field(s): {', '.join(unknown)}")
         values = dict(data)
         if isinstance(values.get("devices"), dict):
+            allowed = {f.name for f in dataclasses.fields(DeviceSettings)}
+            bad = sorted(set(values["devices"]) - allowed)
+            if bad:
+                raise ConfigError(f"unknown device setting(s): {', '.join(bad)}")
             values["devices"] = DeviceSettings(**values["devices"])
         config = cls(**values)
         config.validate()
@@ -82,6 +116,26 @@ class RunConfig:
             raise ConfigError("learning_rate must be positive")
         if self.max_train_examples is not None and self.max_train_examples < 1:
             raise ConfigError("max_train_examples must be at least 1 (or empty for all)")
+        if self.validation_split is not None and not 0 < self.validation_split < 1:
+            raise ConfigError("validation_split must be between 0 and 1")
+        if self.k_folds is not None:
+            if self.k_folds < 2:
+                raise ConfigError("k_folds must be at least 2")
+            if self.fold is None or not 0 <= self.fold < self.k_folds:
+                raise ConfigError(f"fold must be in 0..{self.k_folds - 1} when k_folds is set")
+        if not 0 <= self.label_smoothing < 1:
+            raise ConfigError("label_smoothing must be in [0, 1)")
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            raise ConfigError("dropout must be in [0, 1)")
+        if self.l1 < 0 or self.l2 < 0:
+            raise ConfigError("l1 and l2 must not be negative")
+        for choice, options in (
+            ("lr_schedule", ("constant", "exponential", "cosine", "plateau")),
+            ("class_weight", ("none", "balanced")),
+            ("loss", ("sparse", "onehot")),
+        ):
+            if getattr(self, choice) not in options:
+                raise ConfigError(f"{choice} must be one of: {', '.join(options)}")
 
 
 class ConfigError(ValueError):
@@ -107,11 +161,15 @@ def _parse_value(cls: type, key: str, raw: str):
             raise ValueError(text)
         if base in (int, float, str):
             return base(text)
-        return json.loads(text)
+        value = json.loads(text)
     except (ValueError, json.JSONDecodeError) as err:
         raise ConfigError(
             f"{key}: cannot read {raw!r} as {getattr(base, '__name__', base)}"
         ) from err
+    expected = dict if dataclasses.is_dataclass(base) else (typing.get_origin(base) or base)
+    if isinstance(expected, type) and not isinstance(value, expected):
+        raise ConfigError(f"{key}: expected a JSON {expected.__name__}, got {raw!r}")
+    return value
 
 
 _UnionType = type(int | None)

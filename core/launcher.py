@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 from core import paths
@@ -21,17 +22,37 @@ def open_store(root: Path | None = None) -> RunStore:
     return RunStore((root or paths.runs_dir()) / "runs.sqlite")
 
 
-def launch(config: RunConfig, root: Path | None = None) -> str:
+def launch(config: RunConfig, root: Path | None = None, group_id: str | None = None) -> str:
     """Record a queued run, write its config, start its worker; returns the run id."""
     config.validate()
     root = root or paths.runs_dir()
     store = open_store(root)
-    run_id = store.create_run(config.to_dict(), config.name)
+    run_id = store.create_run(config.to_dict(), config.name, group_id=group_id)
     folder = paths.run_dir(run_id, root)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(config.to_json())
     _spawn(store, run_id, root)
     return run_id
+
+
+def launch_kfold(config: RunConfig, k: int, root: Path | None = None) -> list[str]:
+    """K-fold cross-validation: K runs in one group, run i validates on fold i of K."""
+    if k < 2:
+        raise ValueError("K-fold cross-validation needs k >= 2")
+    group = f"kfold-{uuid.uuid4().hex[:8]}"
+    base = config.to_dict()
+    ids = []
+    for fold in range(k):
+        fold_config = RunConfig.from_dict(
+            {
+                **base,
+                "k_folds": k,
+                "fold": fold,
+                "name": f"{config.name or 'kfold'} fold {fold + 1}/{k}",
+            }
+        )
+        ids.append(launch(fold_config, root, group_id=group))
+    return ids
 
 
 def resume(run_id: str, root: Path | None = None) -> None:

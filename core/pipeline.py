@@ -1,4 +1,4 @@
-"""tf.data input pipelines: arrays -> cached, shuffled, batched, prefetched datasets."""
+"""tf.data input pipelines: arrays -> cached, shuffled, augmented, batched, prefetched."""
 
 from __future__ import annotations
 
@@ -14,17 +14,34 @@ def make_dataset(
     training: bool,
     seed: int = 0,
     shuffle_buffer: int = 10_000,
-) -> tf.data.Dataset:
-    """Batches of ((batch, h, w, c) float32, (batch,) int64); shuffled per epoch when training.
+    augment=None,
+    with_callbacks: bool = False,
+):
+    """Batches of ((batch, h, w, c) float32, (batch, ...) targets); shuffled per epoch in training.
 
-    The deterministic part (reading the arrays) is cached before the random shuffle.
+    The deterministic part (reading the arrays) is cached before the random shuffle and
+    augmentation. With `augment` (a core.augment.AugmentPipeline) each training example is
+    augmented with a seed made of (seed, epoch, example index), exactly as the preview does;
+    the epoch reaches the pipeline through a callback, so pass with_callbacks=True and give
+    the returned callbacks to model.fit.
     """
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} examples but y has {len(y)}")
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
-    if training:
-        ds = ds.shuffle(min(shuffle_buffer, len(x)), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    callbacks = []
+    if training and augment is not None:
+        from core.augment import EpochSeedCallback, augment_dataset
+
+        epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="augment_epoch")
+        ds = tf.data.Dataset.from_tensor_slices((x, y, np.arange(len(y), dtype=np.int64))).cache()
+        ds = ds.shuffle(min(shuffle_buffer, len(y)), seed=seed, reshuffle_each_iteration=True)
+        ds = augment_dataset(ds, augment, seed, epoch_var)
+        callbacks.append(EpochSeedCallback(epoch_var))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+        if training:
+            ds = ds.shuffle(min(shuffle_buffer, len(y)), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return (ds, callbacks) if with_callbacks else ds
 
 
 def subsample(x: np.ndarray, y: np.ndarray, limit: int | None, seed: int):

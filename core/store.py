@@ -11,7 +11,7 @@ import json
 import sqlite3
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ACTIVE = ("queued", "running")
@@ -37,10 +37,14 @@ CREATE TABLE IF NOT EXISTS runs (
     epochs INTEGER NOT NULL DEFAULT 0,
     step INTEGER NOT NULL DEFAULT 0,
     steps_per_epoch INTEGER,
-    final_metrics TEXT
+    final_metrics TEXT,
+    group_id TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    note TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+CREATE INDEX IF NOT EXISTS runs_group ON runs(group_id);
 CREATE TABLE IF NOT EXISTS batch_metrics (
     run_id TEXT NOT NULL,
     global_step INTEGER NOT NULL,
@@ -88,6 +92,9 @@ class Run:
     step: int
     steps_per_epoch: int | None
     final_metrics: dict | None
+    group_id: str | None = None
+    tags: list = field(default_factory=list)
+    note: str = ""
 
     @property
     def is_active(self) -> bool:
@@ -108,6 +115,9 @@ class Run:
             "epochs": self.epochs,
             "error": self.error,
             "metrics": self.final_metrics or {},
+            "group_id": self.group_id,
+            "tags": self.tags,
+            "note": self.note,
         }
 
 
@@ -119,6 +129,7 @@ class RunStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
+            _add_missing_columns(db)
             db.executescript(SCHEMA)
 
     @contextlib.contextmanager
@@ -134,12 +145,12 @@ class RunStore:
             db.close()
 
     # ---- runs -------------------------------------------------------------------------------
-    def create_run(self, config: dict, name: str = "") -> str:
+    def create_run(self, config: dict, name: str = "", group_id: str | None = None) -> str:
         run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         with self._connect() as db:
             db.execute(
-                "INSERT INTO runs (id, name, status, dataset, model, config, created, epochs)"
-                " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (id, name, status, dataset, model, config, created, epochs,"
+                " group_id) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     name or config.get("name", ""),
@@ -148,6 +159,7 @@ class RunStore:
                     json.dumps(config),
                     time.time(),
                     int(config.get("epochs", 0)),
+                    group_id,
                 ),
             )
         return run_id
@@ -227,6 +239,38 @@ class RunStore:
         with self._connect() as db:
             row = db.execute("SELECT stop_requested FROM runs WHERE id = ?", (run_id,)).fetchone()
         return bool(row and row[0])
+
+    def update_labels(
+        self,
+        run_id: str,
+        name: str | None = None,
+        tags: list[str] | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Rename a run, replace its tags or its note (None leaves a field as it is)."""
+        with self._connect() as db:
+            if name is not None:
+                db.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id))
+            if tags is not None:
+                clean = sorted({t.strip() for t in tags if t.strip()})
+                db.execute("UPDATE runs SET tags = ? WHERE id = ?", (json.dumps(clean), run_id))
+            if note is not None:
+                db.execute("UPDATE runs SET note = ? WHERE id = ?", (note, run_id))
+
+    def group_runs(self, group_id: str) -> list[Run]:
+        """The runs of one group (e.g. the K runs of a K-fold cross-validation), oldest first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT * FROM runs WHERE group_id = ? ORDER BY created, id", (group_id,)
+            ).fetchall()
+        return [_to_run(r) for r in rows]
+
+    def count_runs(self, status: str | None = None) -> int:
+        query, args = "SELECT COUNT(*) FROM runs", ()
+        if status:
+            query, args = query + " WHERE status = ?", (status,)
+        with self._connect() as db:
+            return db.execute(query, args).fetchone()[0]
 
     def delete_run(self, run_id: str) -> None:
         with self._connect() as db:
@@ -340,6 +384,20 @@ class RunStore:
         return lost
 
 
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Upgrade a runs table made by an older version (new columns get their defaults)."""
+    existing = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    if not existing:
+        return
+    for column, ddl in (
+        ("group_id", "group_id TEXT"),
+        ("tags", "tags TEXT NOT NULL DEFAULT '[]'"),
+        ("note", "note TEXT NOT NULL DEFAULT ''"),
+    ):
+        if column not in existing:
+            db.execute(f"ALTER TABLE runs ADD COLUMN {ddl}")
+
+
 def pid_alive(pid: int) -> bool:
     """True if a process with this pid exists on this machine and is not a zombie."""
     try:
@@ -362,4 +420,5 @@ def _to_run(row: sqlite3.Row) -> Run:
     data["config"] = json.loads(data["config"])
     data["final_metrics"] = json.loads(data["final_metrics"]) if data["final_metrics"] else None
     data["stop_requested"] = bool(data["stop_requested"])
+    data["tags"] = json.loads(data["tags"] or "[]")
     return Run(**data)

@@ -1,20 +1,18 @@
 """One training run, start to finish, inside a worker process (see core.worker).
 
-Order matters: GPU settings first, then seeds, data, model, fit, save. Every outcome ends in
-the store as succeeded, stopped or failed.
+Order matters: GPU settings first, then seeds, data and model (from the model's task), fit,
+evaluate, save. Every outcome ends in the store as succeeded, stopped or failed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from pathlib import Path
 
 from core.config import RunConfig
+from core.optimization import OPTIMIZERS  # noqa: F401 - re-exported for pages and the CLI
 from core.store import RunStore
-
-OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
 
 
 def train_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) -> dict:
@@ -25,115 +23,75 @@ def train_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) ->
         store.add_event(run_id, note)
 
     import keras
+    import numpy as np
     import tensorflow as tf
 
     from core.callbacks import StoreCallback
-    from core.datasets import load_dataset
-    from core.models import build_model
-    from core.pipeline import make_dataset, subsample
+    from core.models import model_spec
+    from core.optimization import apply_weight_regularization, make_optimizer, training_callbacks
+    from core.tasks import prepare_task
+    from core.trainer_model import GradNormTrainer
 
     keras.utils.set_random_seed(config.seed)
-    data = load_dataset(config.dataset)
-    x_train, y_train = subsample(data.x_train, data.y_train, config.max_train_examples, config.seed)
-    train_ds = make_dataset(
-        x_train,
-        y_train,
-        config.batch_size,
-        training=True,
-        seed=config.seed,
-        shuffle_buffer=config.shuffle_buffer,
+    task = prepare_task(model_spec(config.model).task, config)
+    regularized = apply_weight_regularization(task.model, config.l1, config.l2)
+    if regularized:
+        store.add_event(run_id, f"L1={config.l1} L2={config.l2} on {regularized} kernels")
+    trainer = GradNormTrainer(task.model)
+    total_steps = task.steps_per_epoch * config.epochs
+    trainer.compile(
+        optimizer=make_optimizer(config, total_steps), loss=task.loss, metrics=task.metrics
     )
-    val_ds = make_dataset(data.x_val, data.y_val, config.batch_size, training=False)
-    steps_per_epoch = -(-len(y_train) // config.batch_size)
-
-    model, settings = build_model(
-        config.model, data.info.input_shape, data.info.num_classes, config.model_settings
-    )
-    model.compile(
-        optimizer=make_optimizer(config.optimizer, config.learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    _write_json(
-        run_dir / "model.json",
-        {
-            "model": config.model,
-            "settings": settings,
-            "dataset": config.dataset,
-            "input_shape": list(data.info.input_shape),
-            "class_names": list(data.info.class_names),
-        },
-    )
+    _write_json(run_dir / "model.json", task.meta)
     _write_json(
         run_dir / "environment.json",
         {
             "python": platform.python_version(),
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
-            "numpy": __import__("numpy").__version__,
-            "data_fingerprint": fingerprint(x_train, y_train),
-            "train_examples": int(len(y_train)),
+            "numpy": np.__version__,
+            "data_fingerprint": task.fingerprint,
+            "train_examples": task.train_examples,
         },
     )
 
-    streamer = StoreCallback(store, run_id, steps_per_epoch)
+    streamer = StoreCallback(store, run_id, task.steps_per_epoch)
     callbacks = [
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        *task.callbacks,
+        *training_callbacks(config),
         streamer,
         keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
     ]
     store.add_event(
         run_id,
         f"training {config.model} on {config.dataset}: "
-        f"{len(y_train)} examples, {steps_per_epoch} steps per epoch",
+        f"{task.train_examples} examples, {task.steps_per_epoch} steps per epoch, "
+        f"optimizer {config.optimizer}, schedule {config.lr_schedule}",
     )
-    history = model.fit(
-        train_ds,
-        validation_data=val_ds,
+    trainer.fit(
+        task.train_ds,
+        validation_data=task.val_ds,
         epochs=config.epochs,
         callbacks=callbacks,
+        class_weight=task.class_weight,
         verbose=0,
         shuffle=False,
     )
+    if config.ema_momentum:
+        trainer.optimizer.finalize_variable_values(trainer.trainable_variables)  # use EMA weights
 
     epochs = store.epoch_metrics(run_id)
     metrics = {
         k: v for k, v in (epochs[-1] if epochs else {}).items() if k not in ("epoch", "wall_time")
     }
-    if not streamer.stopped_by_user:
-        test = model.evaluate(
-            make_dataset(data.x_test, data.y_test, config.batch_size, training=False),
-            verbose=0,
-            return_dict=True,
-        )
-        metrics.update({f"test_{k}": float(v) for k, v in test.items()})
-    model.save(run_dir / "model.keras")
+    if task.test_ds is not None and not streamer.stopped_by_user:
+        test = trainer.evaluate(task.test_ds, verbose=0, return_dict=True)
+        metrics.update({f"test_{k}": float(v) for k, v in test.items() if k != "grad_norm"})
+    saved = task.export(task.model) if task.export else task.model
+    saved.save(run_dir / "model.keras")
     store.set_final_metrics(run_id, metrics)
-    del history
     return metrics
-
-
-def make_optimizer(name: str, learning_rate: float):
-    """A Keras optimizer by name."""
-    import keras
-
-    classes = {
-        "adam": keras.optimizers.Adam,
-        "sgd": keras.optimizers.SGD,
-        "rmsprop": keras.optimizers.RMSprop,
-        "adamw": keras.optimizers.AdamW,
-    }
-    if name not in classes:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(classes)}")
-    return classes[name](learning_rate=learning_rate)
-
-
-def fingerprint(x, y) -> str:
-    """sha256 of the training arrays, so a run records exactly which data it saw."""
-    digest = hashlib.sha256()
-    digest.update(x.tobytes())
-    digest.update(y.tobytes())
-    return digest.hexdigest()[:16]
 
 
 def _write_json(path: Path, data: dict) -> None:

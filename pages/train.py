@@ -9,7 +9,7 @@ from core import launcher, paths
 from core.config import ConfigError, RunConfig
 from core.datasets import list_datasets
 from core.models import list_models
-from core.training import OPTIMIZERS
+from core.optimization import OPTIMIZERS
 from dashboard.figures import metric_curves
 from dashboard.widgets import format_seconds, get_store, run_progress, runs_table_rows, status_label
 
