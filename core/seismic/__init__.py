@@ -1,0 +1,1 @@
+"""Seismic waveforms: windows, labels, data sources, augmentation, the picker and its scoring."""
