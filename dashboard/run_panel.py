@@ -1,0 +1,141 @@
+"""The live panel of one run: status, progress with ETA, stop/resume, curves, group summary."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import launcher, paths
+from core.run_groups import group_summary
+from core.store import RunStore
+from dashboard.figures import metric_curves
+from dashboard.widgets import format_seconds, page_path, run_progress, status_label
+
+CURVES = ("loss", "accuracy", "mae", "learning_rate", "grad_norm")
+HEADLINE = (
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "mae",
+    "val_mae",
+    "test_mae",
+)
+
+
+def render_run_panel(store: RunStore, run_id: str) -> None:
+    """Everything about one run; called inside a fragment that reruns every second while live."""
+    store.mark_lost_runs()
+    run = store.get_run(run_id)
+    if run is None:
+        st.warning(f"There is no run {run_id!r} in {paths.runs_dir()}.")
+        return
+    st.subheader(f"{run.name or run.id}  ·  {status_label(run.status)}")
+    st.caption(
+        f"run {run.id} · {run.model} on {run.dataset} · batch size "
+        f"{run.config.get('batch_size')} · {run.config.get('optimizer')} at learning "
+        f"rate {run.config.get('learning_rate')}"
+    )
+    _progress_and_controls(run)
+    if run.final_metrics and not run.is_active:
+        shown = [
+            (k, run.final_metrics[k])
+            for k in HEADLINE
+            if isinstance(run.final_metrics.get(k), float)
+        ]
+        for col, (key, value) in zip(st.columns(len(shown) or 1), shown, strict=False):
+            col.metric(key.replace("_", " "), f"{value:.4f}")
+    _curves(store, run)
+    if run.group_id:
+        _group(store, run.group_id)
+    with st.expander("Events, files and TensorBoard"):
+        for event in store.events(run.id):
+            st.text(f"[{event['level']}] {event['message']}")
+        st.code(f".venv/bin/tensorboard --logdir {paths.run_dir(run.id) / 'logs'}", language="bash")
+        st.page_link(
+            page_path("train"),
+            label="Clone & tweak this run",
+            icon=":material/content_copy:",
+            query_params={"clone": run.id},
+        )
+    was_active = st.session_state.get(f"active-{run.id}")
+    st.session_state[f"active-{run.id}"] = run.is_active
+    if was_active and not run.is_active:
+        st.rerun()  # the run just ended: redraw the whole page once, then stop polling
+
+
+def _progress_and_controls(run) -> None:
+    fraction, eta = run_progress(run)
+    steps = run.steps_per_epoch or 0
+    text = f"epoch {min(run.epoch + 1, run.epochs)}/{run.epochs}"
+    if steps and run.is_active:
+        text += f" · step {run.step}/{steps} · ETA {format_seconds(eta)}"
+    st.progress(fraction, text=text if run.is_active else f"{run.status} · {fraction:.0%}")
+    if run.is_active:
+        if st.button(
+            "Stop", icon=":material/stop:", key=f"stop-{run.id}", disabled=run.stop_requested
+        ):
+            launcher.stop(run.id)
+            st.toast("Stop requested: the run ends after its current batch.")
+        if run.stop_requested:
+            st.caption("Stop requested ...")
+    if run.status == "failed":
+        st.error(f"The run failed: {run.error}")
+    if run.status == "interrupted":
+        st.warning(
+            "The worker process ended without finishing (killed, crashed or the machine "
+            "restarted). Resume continues from the last finished epoch."
+        )
+        if st.button("Resume", icon=":material/replay:", key=f"resume-{run.id}"):
+            launcher.resume(run.id)
+            st.rerun()
+
+
+def _curves(store: RunStore, run) -> None:
+    batches = store.batch_metrics(run.id, max_points=1500)
+    epochs = store.epoch_metrics(run.id)
+    names = [m for m in CURVES if any(r.get(m) is not None for r in batches + epochs)]
+    if not names:
+        if run.is_active:
+            st.info("Waiting for the first batch (the worker is starting TensorFlow) ...")
+        return
+    for start in range(0, len(names), 2):
+        row = names[start : start + 2]
+        for col, metric in zip(st.columns(2), row, strict=False):
+            col.plotly_chart(
+                metric_curves(batches, epochs, metric, run.steps_per_epoch), key=f"curve-{metric}"
+            )
+
+
+def _group(store: RunStore, group_id: str) -> None:
+    runs = store.group_runs(group_id)
+    done = sum(1 for r in runs if r.status == "succeeded")
+    st.markdown(f"**Group {group_id}**: {len(runs)} runs, {done} finished")
+    summary = group_summary(runs)
+    if summary:
+        st.dataframe(
+            [
+                {
+                    "metric": k,
+                    "mean": v["mean"],
+                    "std": v["std"],
+                    "runs": v["n"],
+                    "mean ± std": f"{v['mean']:.4f} ± {v['std']:.4f}",
+                }
+                for k, v in summary.items()
+            ],
+            hide_index=True,
+        )
+    st.dataframe(
+        [
+            {
+                "run": r.id,
+                "name": r.name,
+                "status": r.status,
+                "val accuracy": (r.final_metrics or {}).get("val_accuracy"),
+            }
+            for r in runs
+        ],
+        hide_index=True,
+    )
