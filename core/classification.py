@@ -24,7 +24,10 @@ def prepare(config: RunConfig) -> PreparedTask:
     data = load_dataset(config.dataset)
     info = data.info
     x_train, y_train, x_val, y_val = choose_splits(data, config)
-    x_train, y_train = subsample(x_train, y_train, config.max_train_examples, config.seed)
+    positions = subsample(np.arange(len(y_train)), y_train, config.max_train_examples, config.seed)[
+        0
+    ]  # index of each example in the training split
+    x_train, y_train = x_train[positions], y_train[positions]
     if len(y_train) == 0:
         raise ValueError(f"dataset {config.dataset!r} has no training examples")
     num_classes = info.num_classes

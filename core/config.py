@@ -63,6 +63,7 @@ class RunConfig:
     k_folds: int | None = None  # K-fold cross-validation: K runs in one group ...
     fold: int | None = None  # ... this run validates on fold `fold` (0-based)
     augmentation: list = field(default_factory=list)  # core.augment pipeline spec
+    augment_seed: int | None = None  # seed of the augmentation draws (default: seed)
     devices: DeviceSettings = field(default_factory=DeviceSettings)
 
     def to_dict(self) -> dict:

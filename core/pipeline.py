@@ -16,12 +16,15 @@ def make_dataset(
     shuffle_buffer: int = 10_000,
     augment=None,
     with_callbacks: bool = False,
+    indices: np.ndarray | None = None,
+    augment_seed: int | None = None,
 ):
     """Batches of ((batch, h, w, c) float32, (batch, ...) targets); shuffled per epoch in training.
 
     The deterministic part (reading the arrays) is cached before the random shuffle and
     augmentation. With `augment` (a core.augment.AugmentPipeline) each training example is
-    augmented with a seed made of (seed, epoch, example index), exactly as the preview does;
+    augmented with a seed made of (augment_seed or seed, epoch, indices[i] or i), exactly as
+    the preview does;
     the epoch reaches the pipeline through a callback, so pass with_callbacks=True and give
     the returned callbacks to model.fit.
     """
@@ -32,9 +35,11 @@ def make_dataset(
         from core.augment import EpochSeedCallback, augment_dataset
 
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="augment_epoch")
-        ds = tf.data.Dataset.from_tensor_slices((x, y, np.arange(len(y), dtype=np.int64))).cache()
+        index = np.arange(len(y)) if indices is None else np.asarray(indices)
+        ds = tf.data.Dataset.from_tensor_slices((x, y, index.astype(np.int64))).cache()
         ds = ds.shuffle(min(shuffle_buffer, len(y)), seed=seed, reshuffle_each_iteration=True)
-        ds = augment_dataset(ds, augment, seed, epoch_var)
+        draw_seed = seed if augment_seed is None else augment_seed
+        ds = augment_dataset(ds, augment, draw_seed, epoch_var)
         callbacks.append(EpochSeedCallback(epoch_var))
     else:
         ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()

@@ -23,6 +23,7 @@ def build_navigation():
         [
             st.Page(page_path("home"), title="Home", icon=":material/home:", default=True),
             st.Page(page_path("data"), title="Data", icon=":material/dataset:"),
+            st.Page(page_path("augment"), title="Augment", icon=":material/auto_fix_high:"),
             st.Page(page_path("train"), title="Train", icon=":material/model_training:"),
             st.Page(page_path("predict"), title="Predict", icon=":material/online_prediction:"),
         ]

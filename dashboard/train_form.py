@@ -19,7 +19,9 @@ def _index(options: list, value, default: int = 0) -> int:
     return options.index(value) if value in options else default
 
 
-def run_config_form(base: RunConfig, augmentation: list | None) -> tuple[RunConfig, int] | None:
+def run_config_form(
+    base: RunConfig, augmentation: list | None, augment_seed: int | None = None
+) -> tuple[RunConfig, int] | None:
     """Draw the form; on submit return (config, k) where k > 1 asks for K-fold runs."""
     datasets = [d.name for d in list_datasets()]
     if base.dataset not in datasets:
@@ -78,6 +80,7 @@ def run_config_form(base: RunConfig, augmentation: list | None) -> tuple[RunConf
         name=name.strip(),
         max_train_examples=int(limit) or None,
         augmentation=(augmentation or base.augmentation) if use_aug else [],
+        augment_seed=(augment_seed if augmentation else base.augment_seed) if use_aug else None,
         k_folds=None,
         fold=None,
         **options,

@@ -28,7 +28,9 @@ def new_run_form() -> None:
             base.name = f"{source.name or source.id} (tweak)"
             st.info(f"Settings cloned from run {clone_id}: change what you like, press Train.")
     try:
-        submitted = run_config_form(base, st.session_state.get("augmentation"))
+        submitted = run_config_form(
+            base, st.session_state.get("augmentation"), st.session_state.get("augmentation_seed")
+        )
     except ConfigError as err:
         st.error(f"Could not start the run: {err}")
         return

@@ -1,0 +1,132 @@
+"""Augment page: compose an augmentation pipeline, preview it on real samples, use it to train.
+
+The preview runs exactly the code training runs: variant v of sample i is what the model sees
+for that training example in epoch v with this seed (see core.augment).
+"""
+
+import itertools
+
+import streamlit as st
+
+from core.datasets import DatasetError, list_datasets, load_dataset
+from core.image_stats import sample_indices
+from dashboard.image_figures import thumbnail
+from dashboard.widgets import page_path
+
+STEPS = "augment-steps"
+_uid = itertools.count()
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the dataset ...")
+def cached_dataset(name: str):
+    return load_dataset(name)
+
+
+def step_editor(ops: dict) -> list[dict]:
+    """Edit the ordered list of steps in session state; returns the spec (without uids)."""
+    steps = st.session_state.setdefault(STEPS, [])
+    add_col, button_col = st.columns([2, 1], vertical_alignment="bottom")
+    new_op = add_col.selectbox("Add an operation", list(ops), format_func=lambda n: ops[n].LABEL)
+    if button_col.button("Add", icon=":material/add:"):
+        defaults = ops[new_op]()
+        steps.append({"uid": next(_uid) + len(steps) * 1000, "op": new_op, **defaults.settings()})
+    for k, step in enumerate(list(steps)):
+        op_cls = ops[step["op"]]
+        with st.container(border=True):
+            st.markdown(f"**{k + 1}. {op_cls.LABEL}**")
+            up, down, remove = st.columns(3)
+            if up.button(
+                ":material/arrow_upward:", key=f"up-{step['uid']}", disabled=k == 0, help="Move up"
+            ):
+                steps[k - 1], steps[k] = steps[k], steps[k - 1]
+                st.rerun()
+            if down.button(
+                ":material/arrow_downward:",
+                key=f"down-{step['uid']}",
+                disabled=k == len(steps) - 1,
+                help="Move down",
+            ):
+                steps[k + 1], steps[k] = steps[k], steps[k + 1]
+                st.rerun()
+            if remove.button(":material/delete:", key=f"remove-{step['uid']}", help="Remove"):
+                steps.pop(k)
+                st.rerun()
+            for field, (low, high, stepsize) in op_cls.PARAMS.items():
+                is_int = isinstance(step[field], int) and not isinstance(step[field], bool)
+                step[field] = st.slider(
+                    field.replace("_", " "),
+                    type(step[field])(low) if is_int else float(low),
+                    type(step[field])(high) if is_int else float(high),
+                    step[field],
+                    int(stepsize) if is_int else float(stepsize),
+                    key=f"{step['uid']}-{field}",
+                )
+            for field, choices in getattr(op_cls, "CHOICES", {}).items():
+                step[field] = st.selectbox(
+                    field.replace("_", " "),
+                    choices,
+                    index=list(choices).index(step[field]),
+                    key=f"{step['uid']}-{field}",
+                )
+    return [{k: v for k, v in s.items() if k != "uid"} for s in steps]
+
+
+st.title("Augment")
+datasets = {d.name: d for d in list_datasets()}
+name = st.selectbox("Dataset", list(datasets))
+if datasets[name].kind == "waveform":
+    from dashboard.waveform_views import render_waveform_augment
+
+    render_waveform_augment(name)
+    st.stop()
+
+from core.augment import OPS, AugmentPipeline, preview  # noqa: E402 - TensorFlow only here
+
+try:
+    data = cached_dataset(name)
+except DatasetError as err:
+    st.error(str(err))
+    st.stop()
+
+pipeline_col, preview_col = st.columns([1, 2], gap="large")
+with pipeline_col:
+    st.subheader("Pipeline")
+    spec = step_editor(OPS)
+    if not spec:
+        st.info("Add operations above; they run in this order.")
+with preview_col:
+    st.subheader("Preview")
+    a, b, c, d = st.columns(4)
+    seed = a.number_input("Seed", 0, 2**31 - 1, 0, help="The same seed gives the same images.")
+    variants = b.slider("Variants (epochs)", 1, 8, 4)
+    count = c.slider("Samples", 1, 6, 3)
+    sample_seed = d.number_input("Sample draw", 0, 10_000, 0)
+    try:
+        pipeline = AugmentPipeline.from_spec(spec)
+    except ValueError as err:
+        st.error(f"This pipeline cannot run: {err}")
+        st.stop()
+    idx = sample_indices(data.y_train, count, int(sample_seed))
+    grid = preview(pipeline, data.x_train[idx], int(seed), variants, indices=idx)
+    names = data.info.class_names
+    for i, row in zip(idx, grid, strict=True):
+        cols = st.columns(variants + 1)
+        cols[0].image(
+            thumbnail(data.x_train[i]),
+            width=96,
+            caption=f"original #{i} ({names[int(data.y_train[i])]})",
+        )
+        for v, (image, notes) in enumerate(row):
+            cols[v + 1].image(thumbnail(image), width=96, caption=f"epoch {v}")
+            cols[v + 1].caption("; ".join(notes) if notes else "unchanged")
+    st.caption(
+        "Variant v of a sample is exactly what training feeds the model for that "
+        "training example in epoch v, with this seed (set the run's seed to match)."
+    )
+    with st.expander("The pipeline as training runs it"):
+        st.code(str(pipeline), language=None)
+    if st.button("Use for training", type="primary", icon=":material/check:", disabled=not spec):
+        st.session_state["augmentation"] = spec
+        st.session_state["augmentation_seed"] = int(seed)
+        st.success(f"The Train page will use these {len(spec)} step(s).")
+        st.page_link(page_path("train"), label="Go to Train", icon=":material/model_training:")
