@@ -25,6 +25,7 @@ def build_navigation():
             st.Page(page_path("data"), title="Data", icon=":material/dataset:"),
             st.Page(page_path("augment"), title="Augment", icon=":material/auto_fix_high:"),
             st.Page(page_path("train"), title="Train", icon=":material/model_training:"),
+            st.Page(page_path("compare"), title="Compare", icon=":material/compare_arrows:"),
             st.Page(page_path("predict"), title="Predict", icon=":material/online_prediction:"),
         ]
     )

@@ -1,0 +1,216 @@
+"""Compare page: find runs (filtered, paged), overlay their curves, diff their configs, see
+hyperparameters against the best validation metric, and rename, tag, note, clone or delete.
+"""
+
+import streamlit as st
+
+from core import paths
+from core.compare import (
+    best_metric,
+    curve,
+    differing_keys,
+    flatten_config,
+    metric_names,
+    with_defaults,
+)
+from core.run_queries import (
+    RunFilter,
+    delete_run_with_artifacts,
+    distinct_values,
+    get_runs,
+    search_runs,
+)
+from dashboard.compare_figures import (
+    config_frame,
+    highlight_differing,
+    overlay_figure,
+    parallel_coordinates,
+)
+from dashboard.widgets import get_store, page_path, runs_table_rows
+
+PAGE_SIZE = 50
+MAX_SELECTED = 20
+store = get_store()
+
+
+def selected_ids() -> list[str]:
+    raw = st.query_params.get("runs", "")
+    return [r for r in raw.split(",") if r][:MAX_SELECTED]
+
+
+def set_selected(ids: list[str]) -> None:
+    if ids:
+        st.query_params["runs"] = ",".join(dict.fromkeys(ids))
+    else:
+        st.query_params.pop("runs", None)
+
+
+def run_finder() -> None:
+    """Filters, one page of runs, and row selection that adds runs to the comparison."""
+    options = distinct_values(store)
+    text_col, status_col, model_col, data_col, tag_col = st.columns([2, 1, 1, 1, 1])
+    where = RunFilter(
+        text=text_col.text_input("Search id, name or note"),
+        status=status_col.selectbox("Status", ["", *options["status"]], format_func=_any),
+        model=model_col.selectbox("Model", ["", *options["model"]], format_func=_any),
+        dataset=data_col.selectbox("Dataset", ["", *options["dataset"]], format_func=_any),
+        tag=tag_col.selectbox("Tag", ["", *options["tag"]], format_func=_any),
+    )
+    first = store.list_runs(limit=1)
+    if not first:
+        st.info("No runs yet: train some on the Train page, then compare them here.")
+        st.stop()
+    page = st.session_state.get("compare-page", 0)
+    runs, total = search_runs(store, where, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
+    pages = max(1, -(-total // PAGE_SIZE))
+    st.caption(
+        f"{total:,} matching runs · page {min(page, pages - 1) + 1} of {pages} · "
+        "select rows to add them to the comparison"
+    )
+    st.session_state["compare-visible"] = [r.id for r in runs]
+    st.dataframe(
+        runs_table_rows(runs),
+        hide_index=True,
+        on_select=_add_selection,
+        selection_mode="multi-row",
+        key="compare-table",
+        height=300,
+    )
+    prev_col, next_col, clear_col, _ = st.columns([1, 1, 1, 4])
+    if prev_col.button("Previous page", disabled=page == 0):
+        st.session_state["compare-page"] = page - 1
+        st.rerun()
+    if next_col.button("Next page", disabled=page >= pages - 1):
+        st.session_state["compare-page"] = page + 1
+        st.rerun()
+    if clear_col.button("Clear selection", disabled=not selected_ids()):
+        set_selected([])
+
+
+def _any(value: str) -> str:
+    return value or "any"
+
+
+def _add_selection() -> None:
+    rows = st.session_state["compare-table"].selection.rows
+    visible = st.session_state.get("compare-visible", [])
+    set_selected(selected_ids() + [visible[i] for i in rows if i < len(visible)])
+
+
+def curves_tab(runs: list, epochs: dict) -> None:
+    names = metric_names(list(epochs.values()))
+    if not names:
+        st.info("These runs have no epoch metrics yet.")
+        return
+    a, b, c = st.columns(3)
+    metric = a.selectbox("Metric", names)
+    which = b.radio("Split", ["train and validation", "train", "validation"], horizontal=True)
+    by = c.radio("x axis", ["epoch", "wall time"], horizontal=True)
+    series = []
+    for i, run in enumerate(runs):
+        for validation, key in ((False, metric), (True, f"val_{metric}")):
+            if (validation and which == "train") or (not validation and which == "validation"):
+                continue
+            xs, ys = curve(epochs[run.id], key, run.started, "time" if by == "wall time" else by)
+            if xs:
+                series.append(
+                    {
+                        "label": f"{run.name or run.id} · {'val' if validation else 'train'}",
+                        "x": xs,
+                        "y": ys,
+                        "colour": i,
+                        "validation": validation,
+                    }
+                )
+    st.plotly_chart(overlay_figure(series, metric, "epoch" if by == "epoch" else "time"))
+    st.caption("Solid: training; dashed: validation.")
+
+
+def configs_tab(runs: list) -> None:
+    differing = differing_keys([r.config for r in runs])
+    only = st.toggle("Only settings that differ", value=len(runs) > 1)
+    frame = config_frame(runs, differing, only)
+    if frame.empty:
+        st.info("All settings are the same.")
+        return
+    st.dataframe(highlight_differing(frame, differing))
+    st.caption(f"{len(differing)} setting(s) differ (highlighted).")
+
+
+def hyperparameters_tab(runs: list, epochs: dict) -> None:
+    differing = differing_keys([r.config for r in runs])
+    target = st.selectbox("Best validation metric", ["val_accuracy", "val_loss", "val_mae"])
+    rows = []
+    for run in runs:
+        row = {k: v for k, v in flatten_config(with_defaults(run.config)).items() if k in differing}
+        row[target] = best_metric(epochs[run.id], target)
+        if row[target] is not None:
+            rows.append(row)
+    if len(rows) < 2 or not differing:
+        st.info("Select at least two finished runs whose settings differ.")
+        return
+    dims = st.multiselect("Hyperparameters", differing, default=differing[:6])
+    st.plotly_chart(parallel_coordinates(rows, dims, target))
+
+
+@st.dialog("Delete run")
+def confirm_delete(run_id: str) -> None:
+    st.write(
+        f"Delete run **{run_id}**, its metrics and its folder "
+        f"`{paths.run_dir(run_id)}`? This cannot be undone."
+    )
+    if st.button("Delete", type="primary"):
+        try:
+            delete_run_with_artifacts(store, run_id, paths.runs_dir())
+        except ValueError as err:
+            st.error(str(err))
+            return
+        set_selected([r for r in selected_ids() if r != run_id])
+        st.rerun()
+
+
+def manage_tab(runs: list) -> None:
+    for run in runs:
+        with st.expander(f"{run.name or run.id} · {run.status}"):
+            name = st.text_input("Name", run.name, key=f"name-{run.id}")
+            tags = st.text_input(
+                "Tags (comma separated)", ", ".join(run.tags), key=f"tags-{run.id}"
+            )
+            note = st.text_area("Note", run.note, key=f"note-{run.id}")
+            save, clone, remove = st.columns(3)
+            if save.button("Save", key=f"save-{run.id}", icon=":material/save:"):
+                store.update_labels(run.id, name=name.strip(), tags=tags.split(","), note=note)
+                st.toast("Saved.")
+                st.rerun()
+            clone.page_link(
+                page_path("train"),
+                label="Clone & tweak",
+                query_params={"clone": run.id},
+                icon=":material/content_copy:",
+            )
+            if remove.button(
+                "Delete", key=f"delete-{run.id}", icon=":material/delete:", disabled=run.is_active
+            ):
+                confirm_delete(run.id)
+            st.code(
+                f".venv/bin/tensorboard --logdir {paths.run_dir(run.id) / 'logs'}", language="bash"
+            )
+
+
+st.title("Compare runs")
+run_finder()
+runs = get_runs(store, selected_ids())
+if not runs:
+    st.info("Select runs in the table to compare them.")
+    st.stop()
+st.markdown("**Comparing:** " + ", ".join(f"`{r.name or r.id}`" for r in runs))
+epochs = {r.id: store.epoch_metrics(r.id) for r in runs}
+curves, configs, hyper, manage = st.tabs(["Curves", "Configs", "Hyperparameters", "Manage"])
+with curves:
+    curves_tab(runs, epochs)
+with configs:
+    configs_tab(runs)
+with hyper:
+    hyperparameters_tab(runs, epochs)
+with manage:
+    manage_tab(runs)
