@@ -1,14 +1,22 @@
-"""Built-in image datasets (no download) and the registry that names them.
+"""Built-in image datasets (no download) and the registry that names every dataset a run can use.
 
 Images are float32 arrays (n, height, width, channels) scaled to [0, 1]; labels are int64 (n,).
+
+Names: a built-in name (`digits`, `shapes`), `keras:mnist`, `keras:fashion_mnist`,
+`keras:cifar10`, or a path inside the data root (core.paths.data_root()):
+`folder:<path>[@<size>[x<channels>]]`, `npz:<path>[#<xkey>,<ykey>]`, `tfrecord:<path or glob>`.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from core.image_sources import ImportReport
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,7 @@ class ImageDataset:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    report: ImportReport | None = None  # what a folder import imported and skipped
 
     def split_sizes(self) -> dict[str, int]:
         return {"train": len(self.y_train), "validation": len(self.y_val), "test": len(self.y_test)}
@@ -78,26 +87,109 @@ class DatasetError(ValueError):
     """A dataset that cannot be found or read; the message is meant for the user."""
 
 
+NAME_FORMATS = (
+    "folder:<path>[@<size>[x<channels>]]",
+    "npz:<path>[#<xkey>,<ykey>]",
+    "tfrecord:<path or glob>",
+    "keras:mnist|fashion_mnist|cifar10",
+)
+SPLIT_SEED = 0
+SPLIT_FRACTIONS = (0.7, 0.15)  # train, validation; the rest is the test split
+
+
 def list_datasets() -> list[DatasetInfo]:
-    """All datasets a run can name, built-in first."""
-    return list(BUILTIN.values())
+    """All datasets a run can name without a path: built-in first, then the Keras downloads."""
+    from core.keras_datasets import KERAS_DATASETS, keras_info
+
+    return [*BUILTIN.values(), *(keras_info(key) for key in KERAS_DATASETS)]
 
 
 def dataset_info(name: str) -> DatasetInfo:
-    try:
+    """Shape, classes and description of a dataset by name, reading as little data as possible."""
+    if name in BUILTIN:
         return BUILTIN[name]
-    except KeyError:
-        known = ", ".join(BUILTIN)
-        raise DatasetError(f"unknown dataset {name!r}; choose one of: {known}") from None
+    source, spec = _split_name(name)
+    if source == "keras":
+        from core.keras_datasets import keras_info
+
+        return keras_info(spec)
+    if source == "folder":
+        from core.image_sources import folder_info
+
+        return folder_info(spec, name)
+    if source == "npz":
+        from core.npz_source import npz_info
+
+        return npz_info(spec, name)
+    from core.tfrecords import tfrecord_info
+
+    return tfrecord_info(spec, name)
 
 
 @functools.lru_cache(maxsize=4)
 def load_dataset(name: str) -> ImageDataset:
-    """Load a built-in dataset by name (cached per process; arrays must not be modified)."""
-    info = dataset_info(name)
-    if name == "digits":
-        return _load_digits(info)
-    return _make_shapes(info)
+    """Load a dataset by name (cached per process; arrays must not be modified)."""
+    if name in BUILTIN:
+        info = BUILTIN[name]
+        return _load_digits(info) if name == "digits" else _make_shapes(info)
+    source, spec = _split_name(name)
+    if source == "keras":
+        from core.keras_datasets import load_keras
+
+        return load_keras(spec)
+    if source == "folder":
+        from core.image_sources import load_folder
+
+        return load_folder(spec, name)
+    if source == "npz":
+        from core.npz_source import load_npz
+
+        return load_npz(spec, name)
+    from core.tfrecords import read_tfrecords
+
+    return read_tfrecords(spec, name)
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    source, sep, spec = name.partition(":")
+    if not sep or source not in ("folder", "npz", "tfrecord", "keras"):
+        known = ", ".join([*BUILTIN, *NAME_FORMATS])
+        raise DatasetError(f"unknown dataset {name!r}; choose one of: {known}")
+    if not spec.strip():
+        raise DatasetError(f"{name!r}: give a path or name after '{source}:'")
+    return source, spec.strip()
+
+
+def split_dataset(
+    info: DatasetInfo,
+    x: np.ndarray,
+    y: np.ndarray,
+    seed: int = SPLIT_SEED,
+    report: ImportReport | None = None,
+) -> ImageDataset:
+    """Shuffle with `seed` and cut 70/15/15 into train/validation/test.
+
+    x: (n, h, w, c) uint8 0-255 or float in [0, 1]; each split comes back float32 in [0, 1].
+    """
+    n = len(y)
+    if n < 3:
+        raise DatasetError(f"{info.name}: {n} image(s) is too few; need at least 3 to split")
+    n_val = max(1, round(n * SPLIT_FRACTIONS[1]))
+    n_test = max(1, n - round(n * SPLIT_FRACTIONS[0]) - n_val)
+    n_train = n - n_val - n_test
+    order = np.random.default_rng(seed).permutation(n)
+    parts = np.split(order, [n_train, n_train + n_val])
+    arrays = []
+    for idx in parts:
+        arrays += [to_float_images(x[idx]), np.asarray(y[idx], dtype=np.int64)]
+    return ImageDataset(info, *arrays, report=report)
+
+
+def to_float_images(x: np.ndarray) -> np.ndarray:
+    """uint8 0-255 or float [0, 1] images -> float32 [0, 1] (no copy if already float32)."""
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / np.float32(255)
+    return np.asarray(x, dtype=np.float32)
 
 
 def _load_digits(info: DatasetInfo) -> ImageDataset:
