@@ -20,9 +20,29 @@ def cached_dataset(name: str):
     return load_dataset(name)
 
 
+def import_with_progress(name: str) -> None:
+    """First use of a folder in this session: import it with a progress bar. The import leaves
+    a decoded cache on disk, so the cached load that follows is quick."""
+    from core.image_sources import import_folder, parse_folder_spec
+
+    done = st.session_state.setdefault("imported-folders", set())
+    if name in done:
+        return
+    bar = st.progress(0.0, text="Listing images ...")
+
+    def show(count: int, total: int) -> None:
+        bar.progress(count / max(total, 1), text=f"Importing images: {count:,} of {total:,}")
+
+    path, size, channels = parse_folder_spec(name.split(":", 1)[1])
+    import_folder(path, size, channels, progress=show, name=name)
+    bar.empty()
+    done.add(name)
+
+
 @st.cache_data(max_entries=16, show_spinner="Computing statistics ...")
-def split_summary(name: str, split: str):
-    data = cached_dataset(name)
+def split_summary(name: str, split: str, _data):
+    """Keyed by dataset name and split; _data (not hashed) is the loaded dataset."""
+    data = _data
     x, y = (getattr(data, a) for a in SPLITS[split])
     n = data.info.num_classes
     return class_counts(y, n), pixel_statistics(x), mean_images(x, y, n)
@@ -50,6 +70,8 @@ else:
     st.query_params["dataset"] = name
 
 try:
+    if name.startswith("folder:"):
+        import_with_progress(name)
     data = cached_dataset(name)
 except DatasetError as err:
     st.error(str(err))
@@ -72,7 +94,7 @@ x, y = (getattr(data, a) for a in SPLITS[split])
 if len(y) == 0:
     st.info(f"The {split} split is empty.")
     st.stop()
-counts, stats, means = split_summary(name, split)
+counts, stats, means = split_summary(name, split, data)
 
 grid_tab, stats_tab, mean_tab = st.tabs(["Samples", "Statistics", "Mean image per class"])
 with grid_tab:

@@ -23,9 +23,13 @@ with left:
         icon=":material/online_prediction:",
     )
 with right:
-    st.subheader("Built-in datasets")
+    st.subheader("Datasets")
     for info in list_datasets():
         st.markdown(f"**{info.name}** ({info.kind}): {info.description}")
+    st.caption(
+        "Your own data (class folders, npz, TFRecord, PhaseNet npz folders) opens on "
+        "the Data page; paths are relative to the data root."
+    )
 
 st.subheader("Latest runs")
 store = get_store()
