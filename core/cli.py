@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_predict)
+    from core.seismic.cli import add_seismic_commands
+
+    add_seismic_commands(sub)
     return parser
 
 
@@ -208,11 +211,15 @@ def cmd_predict(args) -> int:
     from core.predict import PredictError, load_run_model, predict_top_k
 
     _require_run(args.run)
+    raw = [_read(p) for p in args.image] if args.image else []  # missing files fail fast
     try:
         loaded = load_run_model(paths.run_dir(args.run))
         if args.image:
             names = [str(p) for p in args.image]
-            images = [decode_image(_read(p), loaded.input_shape, str(p)) for p in args.image]
+            images = [
+                decode_image(data, loaded.input_shape, name)
+                for data, name in zip(raw, names, strict=True)
+            ]
         else:
             test = load_dataset(loaded.dataset)
             bad = [i for i in args.sample if not 0 <= i < len(test.y_test)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 
@@ -113,7 +114,7 @@ class RunConfig:
             raise ConfigError("epochs must be at least 1")
         if self.batch_size < 1:
             raise ConfigError("batch_size must be at least 1")
-        if not self.learning_rate > 0:
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             raise ConfigError("learning_rate must be positive")
         if self.max_train_examples is not None and self.max_train_examples < 1:
             raise ConfigError("max_train_examples must be at least 1 (or empty for all)")

@@ -195,7 +195,7 @@ class RunStore:
         with self._connect() as db:
             db.execute(
                 "UPDATE runs SET status = 'running', pid = ?, started = COALESCE(started, ?),"
-                " heartbeat = ?, finished = NULL, error = NULL, stop_requested = 0 WHERE id = ?",
+                " heartbeat = ?, finished = NULL, error = NULL WHERE id = ?",
                 (pid, now, now, run_id),
             )
 
@@ -209,7 +209,7 @@ class RunStore:
         """Prepare an interrupted or stopped run to be resumed."""
         with self._connect() as db:
             db.execute(
-                "UPDATE runs SET status = 'queued', finished = NULL, error = NULL,"
+                "UPDATE runs SET status = 'queued', finished = NULL, error = NULL, pid = NULL,"
                 " stop_requested = 0, heartbeat = ? WHERE id = ?",
                 (time.time(), run_id),
             )
@@ -318,7 +318,11 @@ class RunStore:
                 " ORDER BY global_step",
                 (run_id, after_step, every, every),
             ).fetchall()
-        return [_metric_row(r, global_step=r["global_step"]) for r in rows]
+        out = [_metric_row(r, global_step=r["global_step"]) for r in rows]
+        latest = self.latest_batch(run_id) if every > 1 else None
+        if latest and (not out or out[-1]["global_step"] != latest["global_step"]):
+            out.append(latest)  # thinning must never hide the newest point
+        return out
 
     def latest_batch(self, run_id: str) -> dict | None:
         with self._connect() as db:

@@ -57,11 +57,13 @@ def train_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) ->
 
     streamer = StoreCallback(store, run_id, task.steps_per_epoch)
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
         *task.callbacks,
         *training_callbacks(config),
         streamer,
         keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
+        # last: an epoch is in the store before its resume checkpoint exists, so a kill in
+        # between repeats the epoch instead of losing its metrics
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
     ]
     store.add_event(
         run_id,
