@@ -1,0 +1,236 @@
+"""Registry of waveform datasets by name, each split 70/15/15 into train/validation/test.
+
+Names:
+  synthetic                     built in, no download: 2,000 generated 30 s windows (seed 0)
+  phasenet:<folder>             a PhaseNet-style folder of .npz windows (core.seismic.npz_source),
+                                relative to the data root (core.paths.data_root()) or an
+                                absolute path inside it; anything outside the root is refused
+  phasenet:ncedc-sample         the 103 real NCEDC windows in ../shared/data/ncedc-phasenet,
+                                only when that folder exists (tests and benchmarks use it)
+  tfrecord-waveform:<pattern>   TFRecord files (core.seismic.tfrecord), glob inside the data root
+
+Every window is (samples, 3) float32, channels E, N, Z; classes are noise, P, S per sample.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.datasets import DatasetError, DatasetInfo
+from core.paths import REPO_ROOT, data_root
+from core.seismic.windows import WaveformSet
+
+CLASS_NAMES = ("noise", "P", "S")
+SPLIT_SEED = 0
+SPLIT_FRACTIONS = (0.7, 0.15)  # train, validation; the rest is the test split
+SYNTHETIC_SIZE = 2000
+SYNTHETIC_SAMPLES = 3001
+SAMPLE_FOLDER_NAME = "ncedc-sample"
+SAMPLE_FOLDER = REPO_ROOT.parent / "shared" / "data" / "ncedc-phasenet"
+PREFIXES = ("phasenet", "tfrecord-waveform")
+NAME_FORMATS = ("phasenet:<folder>", "tfrecord-waveform:<path or glob>")
+
+WAVEFORM_BUILTIN: dict[str, DatasetInfo] = {
+    "synthetic": DatasetInfo(
+        name="synthetic",
+        kind="waveform",
+        description=f"{SYNTHETIC_SIZE:,} generated three-component 30 s windows at 100 Hz with "
+        "labelled P and S arrivals (S-P 1-25 s, SNR 0-30 dB, coloured noise, random "
+        "back-azimuth); about 10 % without S and 4 % noise only. No download.",
+        input_shape=(SYNTHETIC_SAMPLES, 3),
+        class_names=CLASS_NAMES,
+    ),
+}
+
+
+@dataclass
+class WaveformDataset:
+    """Fixed train/validation/test split of one waveform dataset."""
+
+    info: DatasetInfo
+    train: WaveformSet
+    val: WaveformSet
+    test: WaveformSet
+    report: object | None = None  # NpzReport for folders; None otherwise
+    notes: list[str] = field(default_factory=list)
+
+    def split_sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "validation": len(self.val), "test": len(self.test)}
+
+    def split(self, name: str) -> WaveformSet:
+        """'train', 'validation' (or 'val') or 'test'."""
+        sets = {"train": self.train, "validation": self.val, "val": self.val, "test": self.test}
+        if name not in sets:
+            raise DatasetError(f"unknown split {name!r}; choose train, validation or test")
+        return sets[name]
+
+
+def is_waveform_name(name: str) -> bool:
+    """True for names this registry handles (so core.datasets can route to it)."""
+    return name in WAVEFORM_BUILTIN or name.partition(":")[0] in PREFIXES
+
+
+def list_waveform_datasets() -> list[DatasetInfo]:
+    """Built-in waveform datasets, plus the NCEDC sample when its folder exists."""
+    infos = list(WAVEFORM_BUILTIN.values())
+    if SAMPLE_FOLDER.is_dir():
+        infos.append(waveform_dataset_info(f"phasenet:{SAMPLE_FOLDER_NAME}"))
+    return infos
+
+
+def waveform_dataset_info(name: str) -> DatasetInfo:
+    """Shape, classes and description by name, reading as little as possible."""
+    if name in WAVEFORM_BUILTIN:
+        return WAVEFORM_BUILTIN[name]
+    source, spec = _split_name(name)
+    if source == "phasenet":
+        from core.seismic.npz_source import read_npz_window
+
+        folder = resolve_folder(spec)
+        files = sorted(folder.glob("*.npz"))
+        for path in files[:20]:  # the first readable file gives the shape
+            try:
+                window = read_npz_window(path)
+            except ValueError:
+                continue
+            return _info(
+                name,
+                f"PhaseNet-style folder {folder.name}: {len(files):,} .npz files, "
+                f"{window.data.shape[0]:,} samples at {window.sampling_rate:g} Hz",
+                window.data.shape[0],
+            )
+        raise DatasetError(f"{name}: no readable .npz window in {folder}")
+    dataset = load_waveform_dataset(name)  # a TFRecord header alone does not give the count
+    return dataset.info
+
+
+@functools.lru_cache(maxsize=4)
+def load_waveform_dataset(name: str) -> WaveformDataset:
+    """Load and split a dataset by name (cached per process; arrays must not be modified)."""
+    if name == "synthetic":
+        from core.seismic.synthetic import make_synthetic
+
+        wset = make_synthetic(SYNTHETIC_SIZE, seed=0, samples=SYNTHETIC_SAMPLES)
+        return split_waveforms(WAVEFORM_BUILTIN[name], wset)
+    source, spec = _split_name(name)
+    if source == "phasenet":
+        from core.seismic.npz_source import load_npz_folder
+
+        folder = resolve_folder(spec)
+        try:
+            wset, report = load_npz_folder(folder)
+        except ValueError as err:
+            raise DatasetError(f"{name}: {err}") from None
+        info = _info(
+            name,
+            f"PhaseNet-style folder {folder.name}: {report.summary()}, "
+            f"{wset.data.shape[1]:,} samples at {wset.sampling_rate:g} Hz",
+            wset.data.shape[1],
+        )
+        return split_waveforms(info, wset, report=report)
+    from core.seismic.tfrecord import read_waveform_tfrecords
+
+    pattern = resolve_pattern(spec)
+    try:
+        wset = read_waveform_tfrecords(pattern)
+    except ValueError as err:
+        raise DatasetError(f"{name}: {err}") from None
+    except Exception as err:  # tf.errors.DataLossError and friends: a corrupt or foreign file
+        raise DatasetError(f"{name}: not a readable waveform TFRecord ({err})") from None
+    n_files = len(glob.glob(pattern))
+    info = _info(
+        name,
+        f"{len(wset):,} windows from {n_files} TFRecord file(s), {wset.data.shape[1]:,} samples "
+        f"at {wset.sampling_rate:g} Hz (picks recovered from the label curves)",
+        wset.data.shape[1],
+    )
+    return split_waveforms(info, wset)
+
+
+def split_waveforms(
+    info: DatasetInfo, wset: WaveformSet, seed: int = SPLIT_SEED, report=None
+) -> WaveformDataset:
+    """Shuffle with `seed` and cut 70/15/15 (at least one window in each split)."""
+    n = len(wset)
+    if n < 3:
+        raise DatasetError(f"{info.name}: {n} window(s) is too few; need at least 3 to split")
+    n_val = max(1, round(n * SPLIT_FRACTIONS[1]))
+    n_test = max(1, n - round(n * SPLIT_FRACTIONS[0]) - n_val)
+    n_train = n - n_val - n_test
+    order = np.random.default_rng(seed).permutation(n)
+    train, val, test = np.split(order, [n_train, n_train + n_val])
+    return WaveformDataset(
+        info, wset.subset(train), wset.subset(val), wset.subset(test), report=report
+    )
+
+
+def resolve_folder(spec: str) -> Path:
+    """`phasenet:` spec -> an existing folder inside the data root (or the NCEDC sample)."""
+    if spec == SAMPLE_FOLDER_NAME:
+        if not SAMPLE_FOLDER.is_dir():
+            raise DatasetError(f"the NCEDC sample folder {SAMPLE_FOLDER} is not on this machine")
+        return SAMPLE_FOLDER
+    path = _inside_root(spec)
+    if not path.is_dir():
+        raise DatasetError(f"{spec!r} is not a folder (looked for {path})")
+    return path
+
+
+def resolve_pattern(spec: str) -> str:
+    """`tfrecord-waveform:` path or glob -> absolute pattern inside the data root, with matches."""
+    path = _inside_root(spec, must_exist=False)
+    matches = [Path(p).resolve() for p in glob.glob(str(path))]
+    root = data_root()
+    outside = [p for p in matches if not p.is_relative_to(root)]
+    if outside:
+        raise DatasetError(f"{spec!r} matches files outside the data root {root} (via links)")
+    if not matches:
+        raise DatasetError(f"no file matches {spec!r} (looked for {path})")
+    return str(path)
+
+
+def _inside_root(text: str, must_exist: bool = True) -> Path:
+    """A user-typed path or glob -> absolute path, refused unless it lies inside the data root.
+
+    Relative paths start at the data root; symlinks and `..` are resolved before the check (in
+    the part before the first wildcard; `..` after a wildcard is refused).
+    """
+    root = data_root()
+    raw = Path(text).expanduser()
+    parts = (raw if raw.is_absolute() else root / raw).parts
+    first_glob = next((i for i, p in enumerate(parts) if any(c in p for c in "*?[")), len(parts))
+    base, rest = Path(*parts[:first_glob]).resolve(), parts[first_glob:]
+    if ".." in rest or not base.is_relative_to(root):
+        raise DatasetError(
+            f"{text!r} is outside the data root {root}; only data inside the data root can "
+            "be used (set TFLAB_DATA_ROOT to move it)"
+        )
+    path = base.joinpath(*rest)
+    if must_exist and not path.exists():
+        raise DatasetError(f"{text!r} not found (looked for {path})")
+    return path
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    source, sep, spec = name.partition(":")
+    if not sep or source not in PREFIXES:
+        known = ", ".join([*WAVEFORM_BUILTIN, *NAME_FORMATS])
+        raise DatasetError(f"unknown waveform dataset {name!r}; choose one of: {known}")
+    if not spec.strip():
+        raise DatasetError(f"{name!r}: give a path after '{source}:'")
+    return source, spec.strip()
+
+
+def _info(name: str, description: str, samples: int) -> DatasetInfo:
+    return DatasetInfo(
+        name=name,
+        kind="waveform",
+        description=description,
+        input_shape=(int(samples), 3),
+        class_names=CLASS_NAMES,
+    )
