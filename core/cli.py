@@ -94,8 +94,9 @@ def cmd_datasets(args) -> int:
     if args.json:
         _print_json(infos)
     else:
+        width = max(len(info["name"]) for info in infos)
         for info in infos:
-            print(f"{info['name']:<10} {info['kind']:<9} {info['description']}")
+            print(f"{info['name']:<{width}}  {info['kind']:<9} {info['description']}")
     return 0
 
 

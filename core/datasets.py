@@ -100,14 +100,23 @@ SPLIT_FRACTIONS = (0.7, 0.15)  # train, validation; the rest is the test split
 def list_datasets() -> list[DatasetInfo]:
     """All datasets a run can name without a path: built-in first, then the Keras downloads."""
     from core.keras_datasets import KERAS_DATASETS, keras_info
+    from core.seismic.sources import list_waveform_datasets
 
-    return [*BUILTIN.values(), *(keras_info(key) for key in KERAS_DATASETS)]
+    return [
+        *BUILTIN.values(),
+        *list_waveform_datasets(),
+        *(keras_info(key) for key in KERAS_DATASETS),
+    ]
 
 
 def dataset_info(name: str) -> DatasetInfo:
     """Shape, classes and description of a dataset by name, reading as little data as possible."""
     if name in BUILTIN:
         return BUILTIN[name]
+    from core.seismic.sources import is_waveform_name, waveform_dataset_info
+
+    if is_waveform_name(name):
+        return waveform_dataset_info(name)
     source, spec = _split_name(name)
     if source == "keras":
         from core.keras_datasets import keras_info
@@ -127,11 +136,16 @@ def dataset_info(name: str) -> DatasetInfo:
 
 
 @functools.lru_cache(maxsize=4)
-def load_dataset(name: str) -> ImageDataset:
-    """Load a dataset by name (cached per process; arrays must not be modified)."""
+def load_dataset(name: str):
+    """Load a dataset by name: an ImageDataset, or a WaveformDataset for waveform names
+    (cached per process; arrays must not be modified)."""
     if name in BUILTIN:
         info = BUILTIN[name]
         return _load_digits(info) if name == "digits" else _make_shapes(info)
+    from core.seismic.sources import is_waveform_name, load_waveform_dataset
+
+    if is_waveform_name(name):
+        return load_waveform_dataset(name)
     source, spec = _split_name(name)
     if source == "keras":
         from core.keras_datasets import load_keras

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.config import RunConfig
-from core.datasets import list_datasets
+from core.config import ConfigError, RunConfig
+from core.datasets import dataset_info, list_datasets
 from core.models import list_models
 from core.optimization import OPTIMIZERS, SCHEDULES
 
@@ -19,10 +19,14 @@ def _index(options: list, value, default: int = 0) -> int:
     return options.index(value) if value in options else default
 
 
-def run_config_form(
-    base: RunConfig, augmentation: list | None, augment_seed: int | None = None
-) -> tuple[RunConfig, int] | None:
-    """Draw the form; on submit return (config, k) where k > 1 asks for K-fold runs."""
+def run_config_form(base: RunConfig, pending: dict | None = None) -> tuple[RunConfig, int] | None:
+    """Draw the form; on submit return (config, k) where k > 1 asks for K-fold runs.
+
+    pending: augmentation pipelines chosen on the Augment page, by data kind:
+    {"image": {"spec": [...], "seed": 0}, "waveform": {"spec": [...], "seed": 0,
+    "data_settings": {"label_shape": ..., "label_width": ...}}}.
+    """
+    pending = {kind: p for kind, p in (pending or {}).items() if p and p.get("spec")}
     datasets = [d.name for d in list_datasets()]
     if base.dataset not in datasets:
         datasets.append(base.dataset)
@@ -54,11 +58,10 @@ def run_config_form(
         name = st.text_input("Run name (optional)", base.name)
         options = _advanced_options(base)
         use_aug = False
-        if augmentation:
+        if pending:
+            steps = ", ".join(f"{kind}: {len(p['spec'])} step(s)" for kind, p in pending.items())
             use_aug = st.checkbox(
-                f"Use the augmentation pipeline from the Augment page "
-                f"({len(augmentation)} step(s))",
-                value=True,
+                f"Use the augmentation from the Augment page ({steps})", value=True
             )
         elif base.augmentation:
             use_aug = st.checkbox(
@@ -79,13 +82,29 @@ def run_config_form(
         seed=int(seed),
         name=name.strip(),
         max_train_examples=int(limit) or None,
-        augmentation=(augmentation or base.augmentation) if use_aug else [],
-        augment_seed=(augment_seed if augmentation else base.augment_seed) if use_aug else None,
         k_folds=None,
         fold=None,
         **options,
     )
+    if not use_aug:
+        values.update(augmentation=[], augment_seed=None)
+    elif pending:
+        chosen = pending.get(_kind(dataset))
+        if chosen is None:
+            raise ConfigError(
+                f"the Augment page's pipeline is for {', '.join(pending)} data, "
+                f"but {dataset} is {_kind(dataset)} data"
+            )
+        values.update(augmentation=chosen["spec"], augment_seed=chosen.get("seed"))
+        values["data_settings"] = {**values["data_settings"], **chosen.get("data_settings", {})}
     return RunConfig.from_dict(values), k
+
+
+def _kind(dataset: str) -> str:
+    try:
+        return dataset_info(dataset).kind
+    except ValueError:
+        return "image"
 
 
 def _advanced_options(base: RunConfig) -> dict:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.datasets import DatasetError, list_datasets, load_dataset
+from core.datasets import DatasetError, dataset_info, list_datasets, load_dataset
 from core.image_stats import class_counts, mean_images, pixel_statistics, sample_indices
 from dashboard.image_figures import class_histogram, thumbnail
 
@@ -52,15 +52,21 @@ st.title("Data")
 names = [d.name for d in list_datasets()]
 choice = st.selectbox(
     "Dataset",
-    [*names, "Your data ..."],
+    [*names, "Your data ...", "A seismic file ..."],
     index=names.index(st.query_params.get("dataset", names[0]))
     if st.query_params.get("dataset") in names
     else 0,
 )
+if choice == "A seismic file ...":
+    from dashboard.waveform_views import render_waveform_file
+
+    render_waveform_file()
+    st.stop()
 if choice == "Your data ...":
     name = st.text_input(
         "Source",
-        placeholder="folder:pets@64  ·  npz:arrays.npz  ·  tfrecord:export/train-*",
+        placeholder="folder:pets@64  ·  npz:arrays.npz  ·  tfrecord:export/train-*  ·  "
+        "phasenet:my_npz_folder  ·  tfrecord-waveform:export/*.tfrecord",
         help="Paths are relative to the data root; nothing outside it can be opened.",
     ).strip()
     if not name:
@@ -70,6 +76,11 @@ else:
     st.query_params["dataset"] = name
 
 try:
+    if dataset_info(name).kind == "waveform":
+        from dashboard.waveform_views import render_waveform_data
+
+        render_waveform_data(name)
+        st.stop()
     if name.startswith("folder:"):
         import_with_progress(name)
     data = cached_dataset(name)

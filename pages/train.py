@@ -15,6 +15,20 @@ POLL_SECONDS = 1.0
 store = get_store()
 
 
+def pending_augmentations() -> dict:
+    """Pipelines the Augment page handed over ('Use for training'), by data kind."""
+    state = st.session_state
+    labels = state.get("waveform_augmentation_labels") or {}
+    return {
+        "image": {"spec": state.get("augmentation"), "seed": state.get("augmentation_seed")},
+        "waveform": {
+            "spec": state.get("waveform_augmentation"),
+            "seed": state.get("waveform_augmentation_seed"),
+            "data_settings": {f"label_{k}": v for k, v in labels.items()},
+        },
+    }
+
+
 def new_run_form() -> None:
     """Settings of a new run (cloned from ?clone=<run id> if given); Train launches it."""
     base = RunConfig()
@@ -28,9 +42,7 @@ def new_run_form() -> None:
             base.name = f"{source.name or source.id} (tweak)"
             st.info(f"Settings cloned from run {clone_id}: change what you like, press Train.")
     try:
-        submitted = run_config_form(
-            base, st.session_state.get("augmentation"), st.session_state.get("augmentation_seed")
-        )
+        submitted = run_config_form(base, pending_augmentations())
     except ConfigError as err:
         st.error(f"Could not start the run: {err}")
         return
