@@ -43,6 +43,12 @@ default = list(labels).index(wanted) if wanted in labels else 0
 run_id = st.selectbox("Run", list(labels), index=default, format_func=labels.get)
 st.query_params["run"] = run_id
 
+from dashboard.waveform_predict import is_picking_run, render_picking  # noqa: E402
+
+if is_picking_run(paths.run_dir(run_id)):  # seismic phase picker: its own view
+    render_picking(run_id, paths.run_dir(run_id))
+    st.stop()
+
 from core.predict import PredictError, predict_top_k  # noqa: E402 - TensorFlow only when needed
 
 try:

@@ -94,7 +94,9 @@ def test_evaluate_windows_slides_over_long_windows_and_scores():
     predict = gaussian_predictor(true_p, true_s)
     wset = WaveformSet(data, itp, its, RATE)
     calls = []
-    report = evaluate_windows(predict, wset, 300, dataset="fake", progress=lambda d, t: calls.append(d))
+    report = evaluate_windows(
+        predict, wset, 300, dataset="fake", progress=lambda d, t: calls.append(d)
+    )
     assert calls == [1, 2, 3, 4] and report.windows == 4
     p = report.score("P", 0.1)
     assert (p.tp, p.fp, p.fn, p.f1) == (3, 0, 0, 1.0)

@@ -1,0 +1,106 @@
+"""Benchmark-only experiments applied inside a launcher worker, without editing core/.
+
+The benchmarks put this folder on the worker's PYTHONPATH and name the experiments in
+TFLAB_BENCH_PATCHES (comma separated); Python imports `sitecustomize` at start-up. Nothing
+happens when the variable is unset. Experiments:
+
+  held_connection   every RunStore keeps one idle SQLite connection open for its lifetime, so
+                    closing the per-call connections is never "the last connection" and SQLite
+                    does not checkpoint the WAL (with fsyncs) on every store call.
+  flush_epoch_tail  StoreCallback also flushes its buffer after the last batch of an epoch,
+                    instead of leaving those rows until on_epoch_end (after validation and
+                    BackupAndRestore's checkpoint).
+  no_backup         train_run's keras.callbacks.BackupAndRestore does nothing (cost probe).
+  lean_tensorboard  keras.callbacks.TensorBoard skips its per-batch scalar calls, which are
+                    no-ops when update_freq="epoch" (cost probe).
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+
+PATCHES = {p.strip() for p in os.environ.get("TFLAB_BENCH_PATCHES", "").split(",") if p.strip()}
+KNOWN = {"held_connection", "flush_epoch_tail", "no_backup", "lean_tensorboard"}
+
+
+def _held_connection(store_module) -> None:
+    import sqlite3
+
+    original_init = store_module.RunStore.__init__
+
+    def __init__(self, path):
+        original_init(self, path)
+        self._bench_held = sqlite3.connect(self.path, check_same_thread=False)
+        self._bench_held.execute("SELECT COUNT(*) FROM runs").fetchone()
+
+    store_module.RunStore.__init__ = __init__
+
+
+def _flush_epoch_tail(callbacks_module) -> None:
+    cls = callbacks_module.StoreCallback
+    original = cls.on_train_batch_end
+
+    def on_train_batch_end(self, batch, logs=None):
+        original(self, batch, logs)
+        if batch + 1 >= self.steps_per_epoch and self._buffer:
+            self._flush(batch + 1)
+
+    cls.on_train_batch_end = on_train_batch_end
+
+
+def _no_backup(module) -> None:
+    for hook in ("on_train_begin", "on_train_end", "on_epoch_end", "on_train_batch_end"):
+        setattr(module.BackupAndRestore, hook, lambda self, *args, **kwargs: None)
+
+
+def _lean_tensorboard(module) -> None:
+    cls = module.TensorBoard
+    original = cls.on_train_batch_end
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.update_freq == "epoch" and not self._should_trace:
+            return
+        original(self, batch, logs)
+
+    cls.on_train_batch_end = on_train_batch_end
+
+
+AFTER_IMPORT = {}
+if "held_connection" in PATCHES:
+    AFTER_IMPORT["core.store"] = _held_connection
+if "flush_epoch_tail" in PATCHES:
+    AFTER_IMPORT["core.callbacks"] = _flush_epoch_tail
+if "no_backup" in PATCHES:
+    AFTER_IMPORT["keras.src.callbacks.backup_and_restore"] = _no_backup
+if "lean_tensorboard" in PATCHES:
+    AFTER_IMPORT["keras.src.callbacks.tensorboard"] = _lean_tensorboard
+
+
+class _PatchAfterImport(importlib.abc.MetaPathFinder):
+    """Lets a module import normally, then patches it (so nothing is imported early)."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname not in AFTER_IMPORT:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return spec
+        loader, patch = spec.loader, AFTER_IMPORT[fullname]
+        exec_module = loader.exec_module
+
+        def exec_and_patch(module):
+            exec_module(module)
+            patch(module)
+
+        loader.exec_module = exec_and_patch
+        return spec
+
+
+if PATCHES - KNOWN:
+    sys.stderr.write(f"sitecustomize: unknown TFLAB_BENCH_PATCHES {sorted(PATCHES - KNOWN)}\n")
+if AFTER_IMPORT:
+    sys.meta_path.insert(0, _PatchAfterImport())
+    sys.stderr.write(f"sitecustomize: benchmark patches {sorted(PATCHES)}\n")

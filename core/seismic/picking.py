@@ -1,0 +1,341 @@
+"""Phase picking on continuous data of any length with a window model (e.g. PhaseNet).
+
+    data (samples, 3) float32 E, N, Z
+      -> sliding windows of the model's length, `overlap` fraction in common
+      -> batched predictions (batch, window, 3) [noise, P, S]
+      -> stitched into one (samples, 3) probability trace
+      -> peaks above a threshold per phase, at least `min_distance_s` apart -> Picks
+
+Stitching is a weighted average: each window's output is weighted by a taper that is 1 in the
+middle and falls to ~0 at its ends, so where windows overlap the one that sees the sample in its
+interior dominates (a network's output is least reliable near the window edges, where it lacks
+context), while a sample that only one window covers (the record's two ends) keeps that window's
+value. `stacking="max"` takes the largest value among the windows that see the sample in their
+interior instead. The predict function is injectable: anything mapping (batch, window, 3) float32
+to (batch, window, 3) probabilities, so the stitching can be tested with a known function.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+CLASS_NAMES = ("noise", "P", "S")
+PHASES = ("P", "S")
+STACKING = ("avg", "max")
+EDGE_FLOOR = 1e-3  # weight of a window's first and last sample (relative to its middle)
+
+PredictFn = Callable[[np.ndarray], np.ndarray]
+ProgressFn = Callable[[int, int], None]
+
+
+class PickingError(ValueError):
+    """Input or a model that cannot be used for picking; the message is meant for the user."""
+
+
+@dataclass
+class PickOptions:
+    """How to slide, stitch and pick (thresholds are probabilities, distances seconds)."""
+
+    p_threshold: float = 0.3
+    s_threshold: float = 0.3
+    min_distance_s: float = 0.5  # between two picks of the same phase
+    overlap: float = 0.5  # fraction of the window shared by neighbouring windows, [0, 1)
+    batch_size: int = 64
+    stacking: str = "avg"  # avg (edge-weighted) | max (of the window interiors)
+
+    def validate(self) -> None:
+        for name in ("p_threshold", "s_threshold"):
+            if not 0 < getattr(self, name) <= 1:
+                raise PickingError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if not 0 <= self.overlap < 1:
+            raise PickingError(f"overlap must be in [0, 1), got {self.overlap}")
+        if self.batch_size < 1:
+            raise PickingError(f"batch size must be at least 1, got {self.batch_size}")
+        if self.min_distance_s < 0:
+            raise PickingError(f"min distance must not be negative, got {self.min_distance_s}")
+        if self.stacking not in STACKING:
+            raise PickingError(f"stacking must be one of {STACKING}, got {self.stacking!r}")
+
+
+@dataclass
+class Pick:
+    """One phase arrival found in a record."""
+
+    phase: str  # "P" or "S"
+    sample: int  # index into the record's samples (at the model's sampling rate)
+    time: float  # POSIX seconds (UTC)
+    probability: float  # peak value of the phase's probability trace
+    station: str = ""  # NET.STA.LOC.BI as in core.seismic.obspy_source
+    channel: str = ""  # SEED channel the pick refers to (Z for P, a horizontal for S), if known
+
+    @property
+    def time_iso(self) -> str:
+        """ISO 8601 UTC with microseconds and a Z, e.g. 2024-01-01T00:00:12.340000Z."""
+        from obspy import UTCDateTime
+
+        return str(UTCDateTime(self.time))
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "time_iso": self.time_iso}
+
+
+@dataclass
+class PickingResult:
+    """Stitched probabilities and picks of one record."""
+
+    probabilities: np.ndarray  # (samples, 3) float32 [noise, P, S]
+    picks: list[Pick]
+    sampling_rate: float  # Hz of `probabilities` (the model's)
+    start_time: float  # POSIX s of sample 0
+    station: str = ""
+    windows: int = 0  # model windows evaluated
+    seconds: float = 0.0  # wall time of prediction and picking
+    notes: list[str] = field(default_factory=list)
+
+
+def window_starts(samples: int, window: int, overlap: float) -> np.ndarray:
+    """(k,) int64 start samples: step window - round(window * overlap); the last ends at the end.
+
+    A record shorter than one window gets the single start 0 (it is zero-padded).
+    """
+    if window < 1:
+        raise PickingError(f"window must be at least 1 sample, got {window}")
+    step = max(1, window - int(round(window * overlap)))
+    if samples <= window:
+        return np.zeros(1, np.int64)
+    starts = np.arange(0, samples - window + 1, step, dtype=np.int64)
+    if starts[-1] != samples - window:
+        starts = np.append(starts, samples - window)
+    return starts
+
+
+def edge_weights(window: int, overlap: float) -> np.ndarray:
+    """(window,) float32 taper: a half-cosine from EDGE_FLOOR to 1 over each end, 1 in between.
+
+    Each ramp is half the overlap long, so in an overlap the window that sees a sample further
+    from its own edge gets the larger weight. No overlap: all ones.
+    """
+    weights = np.ones(window, np.float32)
+    ramp = int(round(window * overlap)) // 2
+    if ramp < 1:
+        return weights
+    x = (np.arange(ramp, dtype=np.float64) + 0.5) / ramp
+    rise = EDGE_FLOOR + (1 - EDGE_FLOOR) * 0.5 * (1 - np.cos(np.pi * x))
+    weights[:ramp] = rise
+    weights[window - ramp :] = rise[::-1]
+    return weights
+
+
+def predict_probabilities(
+    predict: PredictFn,
+    data: np.ndarray,
+    window: int,
+    overlap: float = 0.5,
+    batch_size: int = 64,
+    stacking: str = "avg",
+    progress: ProgressFn | None = None,
+) -> tuple[np.ndarray, int]:
+    """(samples, 3) float32 data -> ((samples, 3) float32 stitched probabilities, windows)."""
+    data = np.asarray(data, np.float32)
+    if data.ndim != 2 or data.shape[1] != 3:
+        raise PickingError(f"expected data of shape (samples, 3), got {data.shape}")
+    if not np.isfinite(data).all():
+        raise PickingError("the data contain NaN or infinite values")
+    samples = data.shape[0]
+    if samples == 0:
+        raise PickingError("the record has no samples")
+    if samples < window:
+        data = np.concatenate([data, np.zeros((window - samples, 3), np.float32)])
+    starts = window_starts(samples, window, overlap)
+    weights = edge_weights(window, overlap)[:, None]
+    inner = weights >= 1.0  # (window, 1): the part of a window trusted by max stacking
+    total = data.shape[0]
+    if stacking == "avg":
+        acc = np.zeros((total, 3), np.float32)
+        norm = np.zeros((total, 1), np.float32)
+    else:
+        acc = np.full((total, 3), -1.0, np.float32)  # max over window interiors
+        fallback = np.full((total, 3), -1.0, np.float32)  # max over whole windows
+    views = np.lib.stride_tricks.sliding_window_view(data, window, axis=0)  # (n, 3, window)
+    done = 0
+    for first in range(0, len(starts), batch_size):
+        batch_starts = starts[first : first + batch_size]
+        batch = np.ascontiguousarray(views[batch_starts].transpose(0, 2, 1))
+        probs = np.asarray(predict(batch), np.float32)
+        if probs.shape != batch.shape:
+            raise PickingError(f"the model returned shape {probs.shape} for input {batch.shape}")
+        for start, p in zip(batch_starts, probs, strict=True):
+            part = slice(int(start), int(start) + window)
+            if stacking == "avg":
+                acc[part] += weights * p
+                norm[part] += weights
+            else:
+                np.maximum(fallback[part], p, out=fallback[part])
+                np.maximum(acc[part], np.where(inner, p, -1.0), out=acc[part])
+        done += len(batch_starts)
+        if progress is not None:
+            progress(done, len(starts))
+    if stacking == "avg":
+        out = acc / np.maximum(norm, np.float32(1e-12))
+    else:
+        out = np.where(acc >= 0, acc, fallback)
+        out[:, 0] = np.clip(1.0 - out[:, 1] - out[:, 2], 0.0, 1.0)
+    return out[:samples], len(starts)
+
+
+def find_picks(
+    probabilities: np.ndarray,
+    sampling_rate: float,
+    start_time: float = 0.0,
+    options: PickOptions | None = None,
+    station: str = "",
+    channels: tuple[str, str, str] = ("", "", ""),
+) -> list[Pick]:
+    """Peaks of the P and S columns above their thresholds, >= min_distance_s apart, by time."""
+    from scipy.signal import find_peaks
+
+    options = options or PickOptions()
+    distance = max(1, int(round(options.min_distance_s * sampling_rate)))
+    picks = []
+    for column, phase in ((1, "P"), (2, "S")):
+        threshold = options.p_threshold if phase == "P" else options.s_threshold
+        trace = np.asarray(probabilities[:, column], np.float64)
+        peaks, props = find_peaks(trace, height=threshold, distance=distance)
+        channel = _pick_channel(phase, channels)
+        picks += [
+            Pick(phase, int(i), start_time + i / sampling_rate, float(h), station, channel)
+            for i, h in zip(peaks, props["peak_heights"], strict=True)
+        ]
+    return sorted(picks, key=lambda p: (p.sample, p.phase))
+
+
+def pick_array(
+    predict: PredictFn,
+    data: np.ndarray,
+    sampling_rate: float,
+    window: int,
+    start_time: float = 0.0,
+    options: PickOptions | None = None,
+    station: str = "",
+    channels: tuple[str, str, str] = ("", "", ""),
+    progress: ProgressFn | None = None,
+) -> PickingResult:
+    """Slide, predict, stitch and pick one (samples, 3) record."""
+    options = options or PickOptions()
+    options.validate()
+    began = time.perf_counter()
+    probs, windows = predict_probabilities(
+        predict, data, window, options.overlap, options.batch_size, options.stacking, progress
+    )
+    picks = find_picks(probs, sampling_rate, start_time, options, station, channels)
+    return PickingResult(
+        probs, picks, sampling_rate, start_time, station, windows, time.perf_counter() - began
+    )
+
+
+def _pick_channel(phase: str, channels: tuple[str, str, str]) -> str:
+    """The SEED code a pick refers to: Z for P; N (else E) for S; "" when unknown."""
+    e, n, z = (c if c and c != "-" else "" for c in channels)
+    return z if phase == "P" else (n or e)
+
+
+class Picker:
+    """A trained picking model with its window length and sampling rate (from model.json)."""
+
+    def __init__(self, model, meta: dict):
+        import tensorflow as tf
+
+        self.model = model
+        self.meta = meta
+        self.window = int(model.input_shape[1])
+        self.sampling_rate = float(meta.get("sampling_rate", 100.0))
+        self.dataset = str(meta.get("dataset", ""))
+        self._predict = tf.function(
+            lambda x: model(x, training=False),
+            input_signature=[tf.TensorSpec((None, self.window, 3), tf.float32)],
+        )
+
+    @classmethod
+    def from_run(cls, run_dir: Path) -> Picker:
+        """Load run_dir/model.keras (Keras safe mode) and model.json of a picking run."""
+        run_dir = Path(run_dir)
+        model_path, meta_path = run_dir / "model.keras", run_dir / "model.json"
+        if not model_path.is_file() or not meta_path.is_file():
+            raise PickingError(f"run {run_dir.name} has no saved model (did it finish?)")
+        meta = json.loads(meta_path.read_text())
+        if meta.get("task") != "picking":
+            raise PickingError(
+                f"run {run_dir.name} is a {meta.get('task', 'classification')} run, "
+                "not a phase picker"
+            )
+        import keras
+
+        try:
+            model = keras.models.load_model(model_path, safe_mode=True, compile=False)
+        except Exception as err:  # noqa: BLE001 - any unreadable file gets one clear message
+            raise PickingError(f"cannot load the model of run {run_dir.name}: {err}") from None
+        return cls(model, meta)
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        """(batch, window, 3) float32 -> (batch, window, 3) float32 probabilities."""
+        return self._predict(np.asarray(batch, np.float32)).numpy()
+
+    def pick(
+        self,
+        data: np.ndarray,
+        sampling_rate: float,
+        start_time: float = 0.0,
+        options: PickOptions | None = None,
+        station: str = "",
+        channels: tuple[str, str, str] = ("", "", ""),
+        progress: ProgressFn | None = None,
+    ) -> PickingResult:
+        """Pick a (samples, 3) record, resampled to the model's rate first if needed."""
+        notes = []
+        if abs(sampling_rate - self.sampling_rate) > 1e-6 * self.sampling_rate:
+            data = resample(data, sampling_rate, self.sampling_rate)
+            notes.append(f"resampled {sampling_rate:g} Hz -> {self.sampling_rate:g} Hz")
+        result = pick_array(
+            self.predict,
+            data,
+            self.sampling_rate,
+            self.window,
+            start_time,
+            options,
+            station,
+            channels,
+            progress,
+        )
+        result.notes = notes
+        return result
+
+    def pick_record(self, record, options=None, progress=None) -> PickingResult:
+        """Pick a core.seismic.obspy_source.ContinuousRecord."""
+        result = self.pick(
+            record.data,
+            record.sampling_rate,
+            record.start_time,
+            options,
+            record.station,
+            tuple(record.channels),
+            progress,
+        )
+        result.notes = list(record.notes) + result.notes
+        return result
+
+
+def resample(data: np.ndarray, rate: float, target: float) -> np.ndarray:
+    """(samples, 3) at `rate` -> float32 at `target` Hz (polyphase, anti-aliased)."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(target / rate).limit_denominator(1000)
+    out = resample_poly(np.asarray(data, np.float64), ratio.numerator, ratio.denominator, axis=0)
+    return out.astype(np.float32)

@@ -1,0 +1,414 @@
+"""Predict page for picking runs: pick continuous data, export picks, score on labelled windows.
+
+render_picking(run_id, run_dir) is called by pages/predict.py when the run's model.json says
+task "picking". Figure builders (picking_figure, residual_figure) take arrays and return plotly
+figures, so they are testable without a browser. Picking runs in this process on the CPU, with
+a progress bar; the CLI (`python -m core pick`) does the same for files too large for a page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from core.seismic.picking import Pick, PickingError, PickOptions
+from dashboard.waveform_figures import PHASE_COLOURS, TRACE_COLOUR, minmax_decimate
+
+SYNTHETIC = "Built-in synthetic record"
+UPLOAD = "Upload a file"
+PROB_COLOURS = {"P": PHASE_COLOURS["P"], "S": PHASE_COLOURS["S"]}
+MAX_TABLE_ROWS = 5000
+
+
+def is_picking_run(run_dir: Path) -> bool:
+    """True when run_dir/model.json names the task "picking"."""
+    try:
+        return json.loads((Path(run_dir) / "model.json").read_text()).get("task") == "picking"
+    except (OSError, ValueError):
+        return False
+
+
+# ---- figure builders -------------------------------------------------------------------------
+def _times(start_time: float | None, seconds: np.ndarray):
+    """x values: absolute UTC datetimes when the start is known, else seconds."""
+    if start_time is None:
+        return seconds
+    ms = np.round((start_time + seconds) * 1000).astype("int64")
+    return ms.astype("datetime64[ms]")
+
+
+def picking_figure(
+    data: np.ndarray,
+    probabilities: np.ndarray,
+    sampling_rate: float,
+    start_time: float | None = None,
+    picks: list[Pick] | tuple = (),
+    true_picks: dict[str, list[int]] | None = None,
+    channel_names: tuple[str, ...] = ("E", "N", "Z"),
+    view: tuple[float, float] | None = None,
+    max_points: int = 4000,
+) -> go.Figure:
+    """Rows E, N, Z and [P, S] probabilities with pick marks (dashed), true arrivals (dotted).
+
+    data, probabilities: (samples, 3); picks: Pick objects; true_picks: {"P": [sample, ...]};
+    view: (first s, last s) after the start, shown in detail; long data are min/max decimated.
+    """
+    data, probabilities = np.asarray(data), np.asarray(probabilities)
+    n = len(probabilities)
+    a, b = (
+        (0, n)
+        if view is None
+        else (max(0, int(view[0] * sampling_rate)), int(view[1] * sampling_rate))
+    )
+    b = min(max(b, a + 1), n)
+    names = [c if c not in ("", "-", "?") else "ENZ"[k] for k, c in enumerate(channel_names[:3])]
+    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.02)
+    for c in range(3):
+        idx, values = minmax_decimate(data[a:b, c], max_points)
+        fig.add_trace(
+            go.Scattergl(
+                x=_times(start_time, (a + idx) / sampling_rate),
+                y=values,
+                mode="lines",
+                line={"color": TRACE_COLOUR, "width": 1},
+                name=names[c],
+                showlegend=False,
+            ),
+            row=c + 1,
+            col=1,
+        )
+        fig.update_yaxes(title_text=names[c], row=c + 1, col=1)
+    for column, phase in ((1, "P"), (2, "S")):
+        idx, values = minmax_decimate(probabilities[a:b, column], max_points)
+        fig.add_trace(
+            go.Scattergl(
+                x=_times(start_time, (a + idx) / sampling_rate),
+                y=values,
+                mode="lines",
+                line={"color": PROB_COLOURS[phase], "width": 1.5},
+                name=f"{phase} probability",
+            ),
+            row=4,
+            col=1,
+        )
+    fig.update_yaxes(title_text="probability", range=[-0.02, 1.05], row=4, col=1)
+    shown = {p: [k.sample for k in picks if k.phase == p and a <= k.sample < b] for p in "PS"}
+    _marks(fig, shown, sampling_rate, start_time, "dash", "pick")
+    if true_picks:
+        inside = {p: [s for s in v if a <= s < b] for p, v in true_picks.items()}
+        _marks(fig, inside, sampling_rate, start_time, "dot", "true")
+    fig.update_layout(
+        height=650,
+        margin={"l": 60, "r": 10, "t": 10, "b": 40},
+        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+        hovermode="x",
+    )
+    return fig
+
+
+def _marks(fig, samples_by_phase: dict, rate: float, start, dash: str, kind: str) -> None:
+    """Vertical segments on the probability row (0..1) and a tick band on the Z row."""
+    for phase, samples in samples_by_phase.items():
+        if not samples:
+            continue
+        xs, ys = [], []
+        for s in samples:
+            x = _times(start, np.asarray([s / rate]))[0]
+            xs += [x, x, None]
+            ys += [0.0, 1.0, None]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                name=f"{phase} {kind} ({len(samples)})",
+                line={"color": PHASE_COLOURS.get(phase, "#2ca02c"), "width": 1.2, "dash": dash},
+                hoverinfo="skip",
+            ),
+            row=4,
+            col=1,
+        )
+
+
+def residual_figure(residuals: dict[str, list[float]], tolerance_s: float) -> go.Figure:
+    """Histogram of predicted - true pick times (s) per phase, within +-tolerance_s."""
+    fig = go.Figure()
+    bins = {"start": -tolerance_s, "end": tolerance_s, "size": max(tolerance_s / 25, 0.005)}
+    for phase, values in residuals.items():
+        fig.add_trace(
+            go.Histogram(
+                x=values,
+                name=f"{phase} ({len(values)})",
+                xbins=bins,
+                marker={"color": PHASE_COLOURS.get(phase)},
+                opacity=0.65,
+            )
+        )
+    fig.update_layout(
+        barmode="overlay",
+        xaxis_title="predicted - true (s)",
+        yaxis_title="picks",
+        height=300,
+        margin={"l": 50, "r": 10, "t": 30, "b": 40},
+        title=f"Residuals of matched picks (tolerance {tolerance_s:g} s)",
+    )
+    return fig
+
+
+def pick_rows(picks: list[Pick]) -> list[dict]:
+    return [
+        {
+            "station": p.station,
+            "phase": p.phase,
+            "time (UTC)": p.time_iso,
+            "probability": round(p.probability, 3),
+            "sample": p.sample,
+        }
+        for p in picks[:MAX_TABLE_ROWS]
+    ]
+
+
+# ---- cached work -----------------------------------------------------------------------------
+@st.cache_resource(max_entries=2, show_spinner="Loading the picker ...")
+def load_picker(run_dir: str, stamp: float):
+    """The run's Picker (shared by sessions; stamp = model file mtime, so a new file reloads)."""
+    from core.seismic.picking import Picker
+
+    return Picker.from_run(Path(run_dir))
+
+
+@st.cache_data(max_entries=4, show_spinner="Building the synthetic record ...")
+def synthetic_input(minutes: int, seed: int):
+    from core.seismic.continuous import synthetic_record
+
+    made = synthetic_record(minutes * 60.0, seed=seed)
+    return [made.record], {"P": made.itp.tolist(), "S": made.its.tolist()}
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the file ...")
+def uploaded_input(content: bytes, name: str, rate: float):
+    from core.seismic.obspy_source import read_stream_bytes
+
+    return read_stream_bytes(content, name, target_rate=rate)
+
+
+# ---- the view --------------------------------------------------------------------------------
+def render_picking(run_id: str, run_dir: Path) -> None:
+    """Pick continuous data with a picking run, export the picks, or score it on a dataset."""
+    model_file = Path(run_dir) / "model.keras"
+    try:
+        picker = load_picker(str(run_dir), model_file.stat().st_mtime)
+    except (PickingError, OSError) as err:
+        st.error(str(err))
+        return
+    meta = picker.meta
+    st.caption(
+        f"Phase picker **{meta.get('model', '?')}** trained on `{picker.dataset}`: windows of "
+        f"{picker.window} samples at {picker.sampling_rate:g} Hz, labels "
+        f"{meta.get('label_shape', '?')} (width {meta.get('label_width', '?')} samples)."
+    )
+    pick_tab, eval_tab = st.tabs(["Pick continuous data", "Evaluate on labelled windows"])
+    with pick_tab:
+        _pick_view(run_id, picker)
+    with eval_tab:
+        _evaluate_view(picker)
+
+
+def _options(prefix: str) -> PickOptions:
+    a, b, c = st.columns(3)
+    p = a.slider("P threshold", 0.05, 1.0, 0.3, 0.05, key=f"{prefix}-p")
+    s = b.slider("S threshold", 0.05, 1.0, 0.3, 0.05, key=f"{prefix}-s")
+    dist = c.number_input("Min distance (s)", 0.0, 60.0, 0.5, 0.1, key=f"{prefix}-dist")
+    a, b, c = st.columns(3)
+    overlap = a.slider("Window overlap", 0.0, 0.9, 0.5, 0.05, key=f"{prefix}-overlap")
+    batch = b.select_slider("Batch size", [8, 16, 32, 64, 128, 256], 64, key=f"{prefix}-batch")
+    stacking = c.radio("Stacking", ["avg", "max"], horizontal=True, key=f"{prefix}-stack")
+    return PickOptions(p, s, float(dist), float(overlap), int(batch), stacking)
+
+
+def _choose_records(picker):
+    """(records, true picks or None, key) from the synthetic record or an upload."""
+    source = st.radio("Data", [SYNTHETIC, UPLOAD], horizontal=True, key="pk-source")
+    if source == SYNTHETIC:
+        a, b = st.columns(2)
+        minutes = int(a.number_input("Minutes", 1, 240, 10, key="pk-minutes"))
+        seed = int(b.number_input("Seed", 0, 10_000, 0, key="pk-seed"))
+        records, truth = synthetic_input(minutes, seed)
+        return records, truth, f"synthetic-{minutes}-{seed}"
+    upload = st.file_uploader("A waveform file (MiniSEED, SAC, GSE2, SEG-Y, ...)", key="pk-file")
+    if upload is None:
+        return None, None, None
+    content = upload.getvalue()
+    try:
+        records = uploaded_input(content, upload.name, picker.sampling_rate)
+    except ValueError as err:
+        st.error(str(err))
+        return None, None, None
+    return records, None, hashlib.sha256(content).hexdigest()[:16]
+
+
+def _pick_view(run_id: str, picker) -> None:
+    records, truth, key = _choose_records(picker)
+    if not records:
+        return
+    labels = [f"{r.station} · {r.duration_s / 60:,.1f} min" for r in records]
+    k = st.selectbox("Record", range(len(records)), format_func=labels.__getitem__, key="pk-rec")
+    record = records[k]
+    for note in record.notes:
+        st.caption(note)
+    options = _options("pk")
+    wanted = (run_id, key, k, options.overlap, options.batch_size, options.stacking)
+    state = st.session_state.get("pk-result")
+    if st.button("Pick", type="primary", key="pk-run") or (state and state["key"] != wanted):
+        bar = st.progress(0.0, text="Picking ...")
+
+        def progress(done, total):
+            bar.progress(done / total, text=f"Picking: window {done:,} of {total:,}")
+
+        try:
+            result = picker.pick_record(record, options, progress)
+        except PickingError as err:
+            st.error(str(err))
+            return
+        bar.empty()
+        state = {"key": wanted, "result": result}
+        st.session_state["pk-result"] = state
+    if not state or state["key"] != wanted:
+        st.info("Press **Pick** to run the picker on this record.")
+        return
+    _show_result(run_id, picker, record, state["result"], options, truth)
+
+
+def _show_result(run_id, picker, record, result, options, truth) -> None:
+    from core.seismic.export import picks_to_csv, picks_to_quakeml
+    from core.seismic.picking import find_picks
+
+    picks = find_picks(  # thresholds and distance re-pick the stored probabilities instantly
+        result.probabilities,
+        result.sampling_rate,
+        result.start_time,
+        options,
+        record.station,
+        tuple(record.channels),
+    )
+    n_p, n_s = sum(p.phase == "P" for p in picks), sum(p.phase == "S" for p in picks)
+    st.write(
+        f"**{n_p}** P and **{n_s}** S picks · {result.windows:,} windows in {result.seconds:.1f} s"
+    )
+    if truth is not None:
+        _truth_summary(picks, truth, result.sampling_rate)
+    duration = len(result.probabilities) / result.sampling_rate
+    view = None
+    if duration > 120:
+        view = st.slider(
+            "Time shown (s after the start)", 0.0, duration, (0.0, duration), key="pk-view"
+        )
+    fig = picking_figure(
+        record.data,
+        result.probabilities,
+        result.sampling_rate,
+        result.start_time,
+        picks,
+        truth,
+        tuple(record.channels),
+        view,
+    )
+    st.plotly_chart(fig, key="pk-figure")
+    st.dataframe(pick_rows(picks), hide_index=True)
+    a, b = st.columns(2)
+    name = record.station.replace(".", "_") or "record"
+    a.download_button("Picks as CSV", picks_to_csv(picks), f"picks_{name}.csv", "text/csv")
+    b.download_button(
+        "Picks as QuakeML",
+        picks_to_quakeml(picks, None, str(picker.meta.get("model", "")), run_id),
+        f"picks_{name}.xml",
+        "application/xml",
+    )
+
+
+def _truth_summary(picks, truth, rate, tolerance_s: float = 0.5) -> None:
+    """Recall and false picks against the synthetic record's true arrivals."""
+    cols = st.columns(2)
+    for col, phase in zip(cols, ("P", "S"), strict=True):
+        found = np.asarray([p.sample for p in picks if p.phase == phase], np.int64)
+        true = np.asarray(truth.get(phase, []), np.int64)
+        if not len(true):
+            continue
+        near = np.abs(found[:, None] - true[None, :]) <= tolerance_s * rate
+        recall = near.any(axis=0).mean() if len(found) else 0.0
+        false = int((~near.any(axis=1)).sum()) if len(found) else 0
+        col.metric(
+            f"{phase}: true arrivals with a pick within {tolerance_s:g} s",
+            f"{recall:.0%} of {len(true)}",
+            f"{false} picks far from any true {phase}",
+            delta_color="off",
+        )
+
+
+def _evaluate_view(picker) -> None:
+    from core.seismic.sources import list_waveform_datasets
+
+    names = list(dict.fromkeys([picker.dataset, *(i.name for i in list_waveform_datasets())]))
+    a, b = st.columns([2, 1])
+    name = a.selectbox("Labelled dataset", names, key="ev-dataset")
+    split = b.selectbox("Split", ["test", "validation", "train"], key="ev-split")
+    options = _options("ev")
+    if not st.button("Evaluate", key="ev-run"):
+        report = st.session_state.get("ev-report")
+        if not report or report[0] != (name, split, picker.dataset, repr(options)):
+            return
+        report = report[1]
+    else:
+        report = _evaluate(picker, name, split, options)
+        if report is None:
+            return
+        st.session_state["ev-report"] = ((name, split, picker.dataset, repr(options)), report)
+    st.write(f"{report.dataset}: {report.windows} windows in {report.seconds:.1f} s")
+    cols = st.columns(4)
+    for col, (phase, tol) in zip(
+        cols, [("P", 0.1), ("S", 0.1), ("P", 0.5), ("S", 0.5)], strict=True
+    ):
+        s = report.score(phase, tol)
+        col.metric(
+            f"{phase} F1 at {tol:g} s",
+            f"{s.f1:.3f}",
+            f"P {s.precision:.2f} · R {s.recall:.2f}",
+            delta_color="off",
+        )
+    st.dataframe(report.rows(), hide_index=True)
+    residuals = {p: report.score(p, 0.5).residuals_s for p in ("P", "S")}
+    st.plotly_chart(residual_figure(residuals, 0.5), key="ev-residuals")
+
+
+def _evaluate(picker, name: str, split: str, options: PickOptions):
+    from core.seismic.evaluation import evaluate_windows
+    from core.seismic.picking_task import load_splits
+
+    try:
+        train, val, test, rate = load_splits(name)
+        if abs(rate - picker.sampling_rate) > 1e-6 * rate:
+            raise PickingError(
+                f"{name} is sampled at {rate:g} Hz, the model at {picker.sampling_rate:g} Hz"
+            )
+        windows = {"train": train, "validation": val, "test": test}[split]
+        bar = st.progress(0.0, text="Evaluating ...")
+        report = evaluate_windows(
+            picker.predict,
+            windows,
+            picker.window,
+            options,
+            (0.1, 0.5),
+            f"{name} ({split})",
+            lambda done, total: bar.progress(done / total, text=f"window {done} of {total}"),
+        )
+        bar.empty()
+        return report
+    except ValueError as err:
+        st.error(str(err))
+        return None

@@ -1,0 +1,295 @@
+"""End to end: a real `streamlit run dashboard/app.py` server driven by Chromium (Playwright).
+
+Starts a run from the Train form, watches the live progress and curves move, reloads the page
+(the run id must survive in the URL), waits for the run to succeed, then visits Home and Predict.
+Screenshots go to docs/screenshots/. Every wait is bounded by one budget (TEST_BUDGET_S): ~35 s
+on an idle machine, ~70 s on a heavily loaded one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from core.store import RunStore, pid_alive
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+STREAMLIT = REPO / ".venv" / "bin" / "streamlit"
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = REPO / "docs" / "screenshots"
+VIEWPORT = {"width": 1400, "height": 1000}
+
+SERVER_START_S = 30
+# The browser part; an idle machine needs ~35 s (the run: ~5 s TensorFlow start, ~6 s of
+# batches). A heavily shared machine can raise it: TFLAB_BROWSER_BUDGET_S=150.
+TEST_BUDGET_S = float(os.environ.get("TFLAB_BROWSER_BUDGET_S", 85))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_health(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url}/_stcore/health did not answer ok within {timeout} s")
+
+
+@pytest.fixture
+def server(tmp_path):
+    """(base url, runs folder) of a dashboard server; it and its workers end with the test."""
+    if not CHROMIUM.exists() or not STREAMLIT.exists():
+        pytest.skip("needs /usr/bin/chromium and .venv/bin/streamlit")
+    pytest.importorskip("playwright.sync_api")
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, TFLAB_RUNS_DIR=str(runs))
+    log_path = tmp_path / "streamlit.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                str(STREAMLIT),
+                "run",
+                "dashboard/app.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--server.fileWatcherType",
+                "none",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for_health(url, proc, SERVER_START_S)
+        yield url, runs
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        _end_workers(runs)
+        # shown by pytest only when the test failed
+        print("---- streamlit log ----\n" + log_path.read_text(errors="replace")[-4000:])
+
+
+def _end_workers(runs: Path) -> None:
+    """Workers are detached from the server: end those of this test's runs by their pid."""
+    db = runs / "runs.sqlite"
+    if not db.exists():
+        return
+    for run in RunStore(db).list_runs(limit=100):
+        if run.is_active and run.pid and pid_alive(run.pid):
+            try:
+                os.kill(run.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+
+def _text(locator, timeout: float = 1000) -> str:
+    """inner_text of the first match, or '' while Streamlit is swapping the element."""
+    try:
+        return locator.first.inner_text(timeout=timeout)
+    except Exception:  # noqa: BLE001 - playwright timeout or detached element
+        return ""
+
+
+def _attr(locator, name: str, timeout: float = 1000) -> str:
+    try:
+        return locator.first.get_attribute(name, timeout=timeout) or ""
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def _screenshot(page, name: str, show=None) -> None:
+    """Save a PNG of the viewport: scrolled to the top, or so that locator `show` is in view."""
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    if show is None:
+        page.evaluate(
+            "() => { window.scrollTo(0, 0);"
+            " for (const e of document.querySelectorAll('*')) if (e.scrollTop) e.scrollTop = 0; }"
+        )
+    else:
+        show.evaluate("e => e.scrollIntoView({block: 'end'})")
+    page.wait_for_timeout(400)  # plotly and the data grid finish drawing
+    page.screenshot(path=str(SCREENSHOTS / name))
+
+
+class Budget:
+    """One deadline for the whole test: every wait gets min(its own cap, what is left)."""
+
+    def __init__(self, seconds: float):
+        self.deadline = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def mark(self, what: str) -> None:
+        """Print the time left at a step (pytest shows it when the test fails)."""
+        print(f"{what}: {self.left():.1f} s of the budget left", flush=True)
+
+    def ms(self, cap_s: float) -> float:
+        left = self.left()
+        assert left > 0, "the browser test ran out of its time budget"
+        return max(1.0, min(cap_s, left)) * 1000
+
+
+def test_train_watch_reload_and_predict(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, runs = server
+    budget = Budget(TEST_BUDGET_S)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            timeout=budget.ms(30),
+        )
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(15_000)
+            page.set_default_navigation_timeout(20_000)
+
+            # ---- start a run from the form ---------------------------------------------------
+            page.goto(f"{url}/train", timeout=budget.ms(20))
+            page.get_by_text("Choose the settings and press").wait_for(timeout=budget.ms(20))
+            form = page.get_by_test_id("stForm")
+            form.get_by_role("combobox", name="Dataset", exact=True).click()
+            page.get_by_role("option", name="shapes", exact=True).click()
+            form.get_by_label("Epochs", exact=True).fill("3")
+            form.get_by_label("Training examples (0 = all)", exact=True).fill("800")
+            name = form.get_by_label("Run name (optional)", exact=True)
+            name.fill("browser run")
+            name.press("Tab")
+            budget.mark("form filled")
+            form.get_by_test_id("stBaseButton-primaryFormSubmit").click()
+
+            page.wait_for_url(
+                re.compile(r"[?&]run=[0-9]{8}-[0-9]{6}-[0-9a-f]{6}"), timeout=budget.ms(15)
+            )
+            run_id = re.search(r"[?&]run=([^&#]+)", page.url).group(1)
+            store = RunStore(runs / "runs.sqlite")
+            run = store.get_run(run_id)
+            assert run is not None, f"{run_id} from the URL is not in the store"
+            assert run.name == "browser run"
+            assert (run.dataset, run.epochs) == ("shapes", 3)
+            assert run.config["max_train_examples"] == 800
+
+            budget.mark("run started")
+
+            # ---- watch it move: progress text and the loss curve change while it runs --------
+            progress = page.get_by_test_id("stProgress")
+            curve = page.get_by_test_id("stPlotlyChart").locator("path.js-line")
+            steps_seen: list[str] = []
+            curves_seen: list[str] = []
+            shot_taken = False
+            while budget.left() > 25:  # keep time for reload, Home and Predict
+                text = _text(progress)
+                if text.startswith(("succeeded", "failed", "stopped", "interrupted")):
+                    break
+                step = re.search(r"epoch \d+/\d+ · step \d+/\d+", text)
+                if step and step.group(0) not in steps_seen:
+                    steps_seen.append(step.group(0))
+                path = _attr(curve, "d")
+                if path and path not in curves_seen:
+                    curves_seen.append(path)
+                if not shot_taken and len(curves_seen) >= 3 and "epoch 1/" not in text:
+                    _screenshot(page, "train.png")
+                    shot_taken = True
+                if shot_taken and len(steps_seen) >= 3 and len(curves_seen) >= 3:
+                    break
+                page.wait_for_timeout(250)
+            assert len(steps_seen) >= 3, f"progress changed fewer than twice: {steps_seen}"
+            assert len(curves_seen) >= 3, f"the loss curve changed {len(curves_seen) - 1} times"
+            assert shot_taken, "no screenshot of the running run with curves"
+
+            budget.mark("watched")
+
+            # ---- reload: same run from the URL -----------------------------------------------
+            page.reload(timeout=budget.ms(20))
+            assert f"run={run_id}" in page.url
+            caption = page.get_by_test_id("stCaptionContainer").filter(has_text=f"run {run_id}")
+            expect(caption.first).to_be_visible(timeout=budget.ms(20))
+            header = page.get_by_test_id("stHeading").filter(has_text="browser run")
+            assert re.search(r"running|succeeded", _text(header, budget.ms(5))), _text(header)
+
+            budget.mark("reloaded")
+
+            # ---- it ends: status, final metrics, curves --------------------------------------
+            done = re.compile(r"^succeeded · 100%")
+            expect(progress.first).to_have_text(done, timeout=budget.ms(40))
+            expect(header.filter(has_text="succeeded").first).to_be_visible(timeout=budget.ms(10))
+            test_accuracy = page.get_by_test_id("stMetric").filter(has_text="test accuracy")
+            expect(test_accuracy).to_have_count(1, timeout=budget.ms(10))
+            assert page.get_by_test_id("stPlotlyChart").count() >= 2  # loss and accuracy at least
+            assert store.get_run(run_id).status == "succeeded"
+            assert f"run={run_id}" in page.url
+
+            budget.mark("run ended")
+
+            # Predict loads TensorFlow and the model in the server: start it in a second tab now
+            # so that it overlaps with the Home checks.
+            predict = browser.new_page(viewport=VIEWPORT)
+            predict.set_default_timeout(15_000)
+            predict.goto(f"{url}/predict", timeout=budget.ms(20))
+
+            # ---- home lists the run ----------------------------------------------------------
+            page.goto(url, timeout=budget.ms(20))
+            heading = page.get_by_role("heading", name="TF Lab")
+            expect(heading).to_be_visible(timeout=budget.ms(20))
+            table = page.get_by_test_id("stDataFrame")
+            expect(table).to_be_visible(timeout=budget.ms(10))
+            # the grid paints a canvas; its accessible <table> carries the cell text
+            expect(table.locator("table").first).to_contain_text(run_id, timeout=budget.ms(10))
+            expect(table.locator("table").first).to_contain_text("succeeded")
+            _screenshot(page, "home.png", show=table)
+
+            budget.mark("home shown")
+
+            # ---- predict with the new model --------------------------------------------------
+            predict.get_by_role("combobox", name="Run", exact=True).click(timeout=budget.ms(20))
+            predict.get_by_role("option", name=re.compile(re.escape(run_id))).click()
+            prediction = predict.get_by_test_id("stMetric").filter(has_text="Prediction")
+            expect(prediction).to_be_visible(timeout=budget.ms(45))
+            charts = predict.get_by_test_id("stPlotlyChart")
+            expect(charts).to_have_count(1, timeout=budget.ms(10))
+            assert f"run={run_id}" in predict.url
+            _screenshot(predict, "predict.png")
+            budget.mark("predicted")
+        finally:
+            browser.close()
+    assert budget.left() > 0
