@@ -101,7 +101,7 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_models(args) -> int:
-    rows = [{"name": s.name, "task": s.task, "description": s.description} for s in MODELS.values()]
+    rows = [s.to_dict() for s in MODELS.values()]  # name, task, description, available, settings
     if args.json:
         _print_json(rows)
     else:

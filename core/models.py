@@ -212,7 +212,9 @@ def build_model(
     try:
         built = spec.build(tuple(input_shape), num_classes, obj)
     except ValueError as err:
-        raise ModelError(f"cannot build model {name!r} for input {tuple(input_shape)}: {err}") from err
+        raise ModelError(
+            f"cannot build model {name!r} for input {tuple(input_shape)}: {err}"
+        ) from err
     model, notes = built if isinstance(built, tuple) else (built, [])
     _NOTES[model] = list(notes)
     return model, dataclasses.asdict(obj)

@@ -45,6 +45,8 @@ def metric_curves(
                     line={"color": colour, "width": 2},
                 )
             )
+    if metric == "learning_rate":
+        fig.update_yaxes(rangemode="tozero", exponentformat="e")
     fig.update_layout(
         title=metric.replace("_", " "),
         xaxis_title="epoch",

@@ -22,8 +22,18 @@ def thumbnail(image: np.ndarray, size: int = 96) -> np.ndarray:
 
 def class_histogram(counts: np.ndarray, class_names: list[str]) -> go.Figure:
     """Bar chart of examples per class."""
-    fig = go.Figure(go.Bar(x=[str(c) for c in class_names], y=counts.tolist(),
-                           text=counts.tolist(), textposition="auto"))
-    fig.update_layout(xaxis={"title": "class", "type": "category"}, yaxis_title="examples",
-                      height=300, margin={"l": 40, "r": 10, "t": 20, "b": 40})
+    fig = go.Figure(
+        go.Bar(
+            x=[str(c) for c in class_names],
+            y=counts.tolist(),
+            text=counts.tolist(),
+            textposition="auto",
+        )
+    )
+    fig.update_layout(
+        xaxis={"title": "class", "type": "category"},
+        yaxis_title="examples",
+        height=300,
+        margin={"l": 40, "r": 10, "t": 20, "b": 40},
+    )
     return fig

@@ -106,7 +106,10 @@ def layer_diagram_figure(nodes: list[dict], edges: list[dict]) -> go.Figure:
             x=[pos[n["id"]][0] for n in nodes],
             y=[pos[n["id"]][1] for n in nodes],
             mode="text",
-            text=[f"<b>{n['id']}</b><br>{n.get('type', '')} {n.get('output_shape', '')}" for n in nodes],
+            text=[
+                f"<b>{n['id']}</b><br>{n.get('type', '')} {n.get('output_shape', '')}"
+                for n in nodes
+            ],
             textfont={"size": 10},
             hovertext=[
                 f"{n['id']} ({n.get('type', '')})<br>output {n.get('output_shape', '?')}"
@@ -202,3 +205,15 @@ def render_model_overview(
         key=f"layer-diagram-{model_name}",
         config={"displayModeBar": False},
     )
+
+
+def model_overview_expander(
+    model_name: str, input_shape: tuple[int, ...], num_classes: int, settings: dict | None = None
+) -> None:
+    """An expander whose toggle builds the model on demand (an expander body always runs)."""
+    with st.expander("Model overview: layers, parameters, diagram"):
+        if st.toggle(
+            "Build the model here and show its layers (loads TensorFlow on the CPU)",
+            key=f"model-overview-{model_name}",
+        ):
+            render_model_overview(model_name, input_shape, num_classes, settings)

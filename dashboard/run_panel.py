@@ -37,16 +37,19 @@ def render_run_panel(store: RunStore, run_id: str) -> None:
         f"{run.config.get('batch_size')} · {run.config.get('optimizer')} at learning "
         f"rate {run.config.get('learning_rate')}"
     )
-    _progress_and_controls(run)
+    batches = store.batch_metrics(run.id, max_points=1500)
+    _progress_and_controls(run, batches)
     if run.final_metrics and not run.is_active:
         shown = [
             (k, run.final_metrics[k])
             for k in HEADLINE
             if isinstance(run.final_metrics.get(k), float)
         ]
-        for col, (key, value) in zip(st.columns(len(shown) or 1), shown, strict=False):
-            col.metric(key.replace("_", " "), f"{value:.4f}")
-    _curves(store, run)
+        for start in range(0, len(shown), 3):
+            row = shown[start : start + 3]
+            for col, (key, value) in zip(st.columns(3), row, strict=False):
+                col.metric(key.replace("_", " "), f"{value:.4f}")
+    _curves(store, run, batches)
     if run.group_id:
         _group(store, run.group_id)
     with st.expander("Events, files and TensorBoard"):
@@ -65,11 +68,13 @@ def render_run_panel(store: RunStore, run_id: str) -> None:
         st.rerun()  # the run just ended: redraw the whole page once, then stop polling
 
 
-def _progress_and_controls(run) -> None:
-    fraction, eta = run_progress(run)
+def _progress_and_controls(run, batches: list[dict]) -> None:
+    fraction, eta = run_progress(run, batches=batches)
     steps = run.steps_per_epoch or 0
     text = f"epoch {min(run.epoch + 1, run.epochs)}/{run.epochs}"
-    if steps and run.is_active:
+    if steps and run.is_active and run.epoch >= run.epochs:
+        text = "all epochs done · evaluating on the test split and saving"
+    elif steps and run.is_active:
         text += f" · step {run.step}/{steps} · ETA {format_seconds(eta)}"
     st.progress(fraction, text=text if run.is_active else f"{run.status} · {fraction:.0%}")
     if run.is_active:
@@ -92,8 +97,7 @@ def _progress_and_controls(run) -> None:
             st.rerun()
 
 
-def _curves(store: RunStore, run) -> None:
-    batches = store.batch_metrics(run.id, max_points=1500)
+def _curves(store: RunStore, run, batches: list[dict]) -> None:
     epochs = store.epoch_metrics(run.id)
     names = [m for m in CURVES if any(r.get(m) is not None for r in batches + epochs)]
     if not names:

@@ -48,7 +48,7 @@ def run_config_form(base: RunConfig, pending: dict | None = None) -> tuple[RunCo
         epochs = st.number_input("Epochs", 1, 1000, base.epochs)
         batch_size = st.select_slider("Batch size", BATCH_SIZES, _nearest(base.batch_size))
         learning_rate = st.number_input(
-            "Learning rate", 1e-6, 10.0, base.learning_rate, format="%.5f"
+            "Learning rate", 1e-6, 10.0, base.learning_rate, step=1e-4, format="%.5f"
         )
         optimizer = st.selectbox("Optimizer", OPTIMIZERS, index=_index(OPTIMIZERS, base.optimizer))
         limit = st.number_input(

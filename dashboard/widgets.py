@@ -38,8 +38,14 @@ def status_label(status: str) -> str:
     return f"{STATUS_ICONS.get(status, '')} {status}"
 
 
-def run_progress(run: Run, now: float | None = None) -> tuple[float, float | None]:
-    """(fraction done in [0, 1], seconds left or None) from epoch/step counters and start time."""
+def run_progress(
+    run: Run, now: float | None = None, batches: list[dict] | None = None
+) -> tuple[float, float | None]:
+    """(fraction done in [0, 1], seconds left or None) from epoch/step counters.
+
+    With per-batch rows (global_step, wall_time) the ETA uses the measured batch rate, so the
+    worker's start-up (TensorFlow import, tracing) does not inflate it; else the start time.
+    """
     now = time.time() if now is None else now
     steps = run.steps_per_epoch or 0
     total = run.epochs * steps
@@ -51,8 +57,21 @@ def run_progress(run: Run, now: float | None = None) -> tuple[float, float | Non
         return 1.0, 0.0
     if not run.started or done == 0 or not run.is_active:
         return fraction, None
+    rate = _batch_rate(batches or [])
+    if rate:
+        return fraction, (total - done) / rate
     elapsed = max(1e-6, now - run.started)
     return fraction, elapsed / done * (total - done)
+
+
+def _batch_rate(batches: list[dict]) -> float | None:
+    """Steps per second between the second and the last batch row (the first includes tracing)."""
+    rows = [r for r in batches if "global_step" in r and "wall_time" in r][1:]
+    if len(rows) < 2:
+        return None
+    steps = rows[-1]["global_step"] - rows[0]["global_step"]
+    seconds = rows[-1]["wall_time"] - rows[0]["wall_time"]
+    return steps / seconds if steps > 0 and seconds > 0 else None
 
 
 def format_seconds(seconds: float | None) -> str:

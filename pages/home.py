@@ -13,23 +13,20 @@ st.markdown(
     "or a colleague opens the same link."
 )
 
-left, right = st.columns(2)
-with left:
-    st.subheader("Start here")
-    st.page_link(page_path("train"), label="Train a model", icon=":material/model_training:")
-    st.page_link(
-        page_path("predict"),
-        label="Predict with a trained model",
-        icon=":material/online_prediction:",
-    )
-with right:
-    st.subheader("Datasets")
-    for info in list_datasets():
-        st.markdown(f"**{info.name}** ({info.kind}): {info.description}")
-    st.caption(
-        "Your own data (class folders, npz, TFRecord, PhaseNet npz folders) opens on "
-        "the Data page; paths are relative to the data root."
-    )
+st.subheader("Start here")
+links = st.columns(5)
+for col, (page, label, icon) in zip(
+    links,
+    [
+        ("data", "Look at the data", ":material/dataset:"),
+        ("augment", "Preview augmentations", ":material/auto_fix_high:"),
+        ("train", "Train a model", ":material/model_training:"),
+        ("compare", "Compare runs", ":material/compare_arrows:"),
+        ("predict", "Predict", ":material/online_prediction:"),
+    ],
+    strict=True,
+):
+    col.page_link(page_path(page), label=label, icon=icon)
 
 st.subheader("Latest runs")
 store = get_store()
@@ -39,3 +36,11 @@ if runs:
     st.dataframe(runs_table_rows(runs), hide_index=True)
 else:
     st.info("No runs yet. Open **Train** and press **Train** to start the first one.")
+
+with st.expander("Datasets", expanded=not runs):
+    for info in list_datasets():
+        st.markdown(f"**{info.name}** ({info.kind}): {info.description}")
+    st.caption(
+        "Your own data (class folders, npz, TFRecord, PhaseNet npz folders, any file ObsPy "
+        "reads) opens on the Data page; paths are relative to the data root."
+    )

@@ -89,5 +89,5 @@ if image is not None:
         )
     with right:
         best = result[0]
-        st.metric("Prediction", best["class"], f"{best['probability']:.1%}", delta_color="off")
+        st.metric("Prediction", f"{best['class']} ({best['probability']:.1%})")
         st.plotly_chart(top_k_bar(result))

@@ -34,9 +34,9 @@ def build_autoencoder(input_shape, num_classes, settings: AutoencoderSettings):
         x = layers.Conv2D(
             filters, 3, strides=2, padding="same", activation="relu", name=f"enc{i + 1}_down"
         )(x)
-    x = layers.Conv2D(
-        settings.bottleneck, 3, padding="same", activation="relu", name="bottleneck"
-    )(x)
+    x = layers.Conv2D(settings.bottleneck, 3, padding="same", activation="relu", name="bottleneck")(
+        x
+    )
     if settings.dropout:
         x = layers.SpatialDropout2D(settings.dropout, name="bottleneck_dropout")(x)
     for i, filters in reversed(list(enumerate(settings.filters))):

@@ -77,8 +77,14 @@ def graph(nodes, edges):
 def test_diagram_draws_one_box_per_layer_and_every_edge():
     nodes, edges = graph(
         [("in", 0), ("a", 1), ("b", 2), ("branch", 1), ("add", 3)],
-        [("in", "a", False), ("a", "b", False), ("in", "branch", False),
-         ("b", "add", False), ("branch", "add", True), ("in", "add", True)],
+        [
+            ("in", "a", False),
+            ("a", "b", False),
+            ("in", "branch", False),
+            ("b", "add", False),
+            ("branch", "add", True),
+            ("in", "add", True),
+        ],
     )
     fig = layer_diagram_figure(nodes, edges)
     assert isinstance(fig, go.Figure)
@@ -108,3 +114,35 @@ def test_diagram_of_a_real_resnet(resnet):
     assert len([s for s in fig.layout.shapes if s.type == "rect"]) == len(resnet.layers)
     assert any(t.name == "skip connection" for t in fig.data)
     assert fig.layout.height > 400
+
+
+def overview_app():
+    from dashboard.model_views import model_overview_expander
+
+    model_overview_expander("resnet_small", (16, 16, 1), 10, {"filters": [4, 8]})
+
+
+def test_model_overview_builds_only_when_asked():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(overview_app, default_timeout=60).run()
+    assert not at.exception and not at.dataframe  # nothing built until the toggle is on
+    at.toggle[0].set_value(True).run()
+    assert not at.exception, at.exception
+    assert [m.label for m in at.metric] == ["Parameters", "Trainable", "Non-trainable"]
+    assert len(at.dataframe) == 1
+    assert at.dataframe[0].value["name"].iloc[-1] == "probabilities"
+
+
+def unknown_model_app():
+    from dashboard.model_views import render_model_overview
+
+    render_model_overview("nope", (16, 16, 1), 10)
+
+
+def test_model_overview_reports_model_errors():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(unknown_model_app, default_timeout=60).run()
+    assert not at.exception
+    assert "unknown model 'nope'" in at.error[0].value

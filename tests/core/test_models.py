@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 
+from core.model_zoo.transfer import transfer_base
 from core.models import (
     MODELS,
     ModelError,
@@ -21,7 +22,6 @@ from core.models import (
     model_notes,
     model_spec,
 )
-from core.model_zoo.transfer import transfer_base
 
 # Tiny settings so that every model builds and trains a step in about a second.
 TINY = {
@@ -85,14 +85,17 @@ def test_build_train_save_load(name, shape, tmp_path):
     before = [to_numpy(w) for w in model.trainable_weights]
     logs = model.train_on_batch(x, y, return_dict=True)
     assert np.isfinite(logs["loss"])
-    assert any(not np.allclose(a, to_numpy(b)) for a, b in zip(before, model.trainable_weights))
+    after = [to_numpy(w) for w in model.trainable_weights]
+    assert any(not np.allclose(a, b) for a, b in zip(before, after, strict=True))
     expected = np.asarray(model(x, training=False))
     if model_spec(name).task == "classification":
         np.testing.assert_allclose(expected.sum(axis=1), 1.0, rtol=1e-5)
     path = tmp_path / f"{name}.keras"
     model.save(path)
     loaded = keras.models.load_model(path, safe_mode=True)
-    np.testing.assert_allclose(np.asarray(loaded(x, training=False)), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(loaded(x, training=False)), expected, rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("name", list(TINY))
@@ -166,7 +169,9 @@ def test_phasenet_builds_trains_saves_and_loads(tmp_path):
     expected = np.asarray(model(x, training=False))
     model.save(tmp_path / "phasenet.keras")
     loaded = keras.models.load_model(tmp_path / "phasenet.keras", safe_mode=True)
-    np.testing.assert_allclose(np.asarray(loaded(x, training=False)), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(loaded(x, training=False)), expected, rtol=1e-5, atol=1e-6
+    )
     assert json.loads(json.dumps(used))["filters"] == [4, 6]
 
 
@@ -221,7 +226,9 @@ def test_transfer_uses_weights_in_the_keras_cache(empty_keras_cache):
         legacy_h5_format.save_weights_to_hdf5_group(f, base)
     model, _ = build_model("transfer", (16, 16, 1), 5, {"alpha": 0.35})
     assert any("Keras cache" in n and str(path) in n for n in model_notes(model))
-    np.testing.assert_array_equal(to_numpy(transfer_base(model).weights[0]), to_numpy(base.weights[0]))
+    np.testing.assert_array_equal(
+        to_numpy(transfer_base(model).weights[0]), to_numpy(base.weights[0])
+    )
 
 
 def test_transfer_missing_weights_path_is_a_model_error():
@@ -245,7 +252,9 @@ def test_transfer_freeze_and_unfreeze_change_trainable_parameters():
 
 
 def test_transfer_efficientnet_builds_for_small_gray_images():
-    model, _ = build_model("transfer", (16, 16, 1), 4, {"base": "efficientnet_b0", "weights": "none"})
+    model, _ = build_model(
+        "transfer", (16, 16, 1), 4, {"base": "efficientnet_b0", "weights": "none"}
+    )
     assert model.output_shape == (None, 4)
     assert transfer_base(model).input_shape[1:] == (32, 32, 3)
     probs = np.asarray(model(np.zeros((1, 16, 16, 1), np.float32)))

@@ -46,7 +46,7 @@ def test_home_without_runs(runs_root):
     text = "\n".join(m.value for m in at.markdown)
     for info in list_datasets():
         assert f"**{info.name}** ({info.kind})" in text
-    assert len(at.page_link) == 2
+    assert len(at.page_link) == 5
     assert [i.value for i in at.info] == [
         "No runs yet. Open **Train** and press **Train** to start the first one."
     ]

@@ -108,13 +108,14 @@ def test_test_sample_prediction(finished_root):
 
     (metric,) = at.metric
     assert metric.label == "Prediction"
-    assert metric.value in [str(d) for d in range(10)]
+    predicted, probability = metric.value.split(" (")
+    assert predicted in [str(d) for d in range(10)]
     assert len(at.image) == 1
     bar = bar_spec(at)
     assert len(bar["y"]) == 3
     assert bar["x"] == sorted(bar["x"])  # best class drawn last, i.e. on top
-    assert bar["y"][-1] == metric.value
-    assert metric.delta == f"{bar['x'][-1]:.1%}"
+    assert bar["y"][-1] == predicted
+    assert probability == f"{bar['x'][-1]:.1%})"
 
 
 def test_top_k_and_index_change_the_prediction_view(finished_root):

@@ -198,6 +198,7 @@ def test_running_run_shows_progress_and_can_be_stopped(runs_root):
     assert not at.exception, at.exception
     assert store.stop_requested(run_id)
     assert [t.value for t in at.toast] == ["Stop requested: the run ends after its current batch."]
+    store.beat(run_id)  # the fake worker is alive (a slow machine must not make it look lost)
     at.run()  # the next poll of the run panel
     assert not at.exception, at.exception
     assert widget(at.button, "Stop").disabled
