@@ -49,6 +49,15 @@ if is_picking_run(paths.run_dir(run_id)):  # seismic phase picker: its own view
     render_picking(run_id, paths.run_dir(run_id))
     st.stop()
 
+from dashboard.reconstruction_view import (  # noqa: E402
+    is_reconstruction_run,
+    render_reconstruction,
+)
+
+if is_reconstruction_run(paths.run_dir(run_id)):  # denoising autoencoder: its own view
+    render_reconstruction(run_id, paths.run_dir(run_id))
+    st.stop()
+
 from core.predict import PredictError, predict_top_k  # noqa: E402 - TensorFlow only when needed
 
 try:

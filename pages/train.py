@@ -90,10 +90,28 @@ def _open_selected_run() -> None:
         st.session_state["open-run-pending"] = True
 
 
+def model_overview() -> None:
+    """Layers, parameters and a layer diagram of any model, built on demand."""
+    from core.datasets import dataset_info, list_datasets
+    from core.models import list_models
+
+    with st.expander("Model overview: layers, parameters, diagram"):
+        model = st.selectbox("Model", [m.name for m in list_models()], key="overview-model")
+        dataset = st.selectbox(
+            "Input of dataset", [d.name for d in list_datasets()], key="overview-dataset"
+        )
+        if st.toggle("Build it (loads TensorFlow on the CPU)", key="overview-build"):
+            from dashboard.model_views import render_model_overview
+
+            info = dataset_info(dataset)
+            render_model_overview(model, info.input_shape, info.num_classes)
+
+
 st.title("Train")
 form_col, run_col = st.columns([1, 2], gap="large")
 with form_col:
     new_run_form()
+    model_overview()
 with run_col:
     selected = st.query_params.get("run")
     if selected:
