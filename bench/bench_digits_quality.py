@@ -1,6 +1,6 @@
 """Quality bar on the built-in digits: the default `cnn` against scikit-learn's SVC.
 
-    .venv/bin/python bench/bench_digits_quality.py [--seeds 1,2,3] [--epochs 40] [--json]
+    .venv/bin/python bench/bench_digits_quality.py [--seeds 1,2,3] [--epochs 60] [--json]
 
 Split as scikit-learn's digits example: the first half of the 1,797 images for training, the
 second half (899) for testing. core.datasets' `digits` already splits that way (first half =
@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-DEFAULT_EPOCHS = 40
+DEFAULT_EPOCHS = 60
 BUDGET_S = 60.0
 TARGET_ACCURACY = 0.98
 

@@ -1,7 +1,12 @@
 """Picking speed on 24 h of 3-component 100 Hz data: our picker vs SeisBench PhaseNet.annotate.
 
-    .venv/bin/python bench/bench_picking_speed.py [--hours 24] [--overlap 0.5]
-        [--batch-size 256] [--bench-python .venv-bench/bin/python] [--out result.json]
+    .venv/bin/python bench/bench_picking_speed.py [--hours 24] [--overlap 0.5] [--rounds 3]
+        [--batch-size 256] [--model trained.keras] [--bench-python .venv-bench/bin/python]
+        [--out result.json]
+
+SeisBench's environment, once (pip takes the local CPU wheel of torch 2.13.0 on this machine):
+
+    python3 -m venv .venv-bench && .venv-bench/bin/pip install torch==2.13.0 seisbench
 
 One invocation runs both sides on the same samples (a synthetic record of events back to back,
 core.seismic.continuous, saved once as .npy):

@@ -9,6 +9,7 @@ Names: a built-in name (`digits`, `shapes`), `keras:mnist`, `keras:fashion_mnist
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -117,6 +118,13 @@ def dataset_info(name: str) -> DatasetInfo:
 
     if is_waveform_name(name):
         return waveform_dataset_info(name)
+    if name.startswith("mix:"):  # several waveform datasets trained together
+        parts = [p.strip() for p in name[4:].split("+") if p.strip()]
+        infos = [dataset_info(p) for p in parts]
+        if not infos or any(i.kind != "waveform" for i in infos):
+            raise DatasetError(f"{name!r}: mix: joins waveform datasets with '+'")
+        described = " + ".join(parts)
+        return dataclasses.replace(infos[0], name=name, description=f"Mixed: {described}")
     source, spec = _split_name(name)
     if source == "keras":
         from core.keras_datasets import keras_info

@@ -219,6 +219,12 @@ def import_folder(
     return split_dataset(info, x, y, report=report)
 
 
+def folder_version(spec: str) -> str:
+    """A key that changes whenever the folder's files or the import options change."""
+    path, size, channels = parse_folder_spec(spec)
+    return _cache_file(list_class_folder(resolve_data_path(path)), size, channels).name
+
+
 def load_folder(spec: str, name: str) -> ImageDataset:
     """Dataset for the name `folder:<spec>` (see import_folder)."""
     path, size, channels = parse_folder_spec(spec)

@@ -37,6 +37,8 @@ def overlay_figure(series: list[dict], metric: str, by: str) -> go.Figure:
                 },
             )
         )
+    if by == "epoch":
+        fig.update_xaxes(dtick=1)
     fig.update_layout(
         xaxis_title="epoch" if by == "epoch" else "seconds since start",
         yaxis_title=metric,

@@ -348,6 +348,7 @@ def _truth_summary(picks, truth, rate, tolerance_s: float = 0.5) -> None:
             f"{recall:.0%} of {len(true)}",
             f"{false} picks far from any true {phase}",
             delta_color="off",
+            delta_arrow="off",
         )
 
 
@@ -380,6 +381,7 @@ def _evaluate_view(picker) -> None:
             f"{s.f1:.3f}",
             f"P {s.precision:.2f} · R {s.recall:.2f}",
             delta_color="off",
+            delta_arrow="off",
         )
     st.dataframe(report.rows(), hide_index=True)
     residuals = {p: report.score(p, 0.5).residuals_s for p in ("P", "S")}

@@ -4,8 +4,6 @@ The preview runs exactly the code training runs: variant v of sample i is what t
 for that training example in epoch v with this seed (see core.augment).
 """
 
-import itertools
-
 import streamlit as st
 
 from core.datasets import DatasetError, list_datasets, load_dataset
@@ -14,7 +12,6 @@ from dashboard.image_figures import thumbnail
 from dashboard.widgets import page_path
 
 STEPS = "augment-steps"
-_uid = itertools.count()
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the dataset ...")
@@ -29,7 +26,9 @@ def step_editor(ops: dict) -> list[dict]:
     new_op = add_col.selectbox("Add an operation", list(ops), format_func=lambda n: ops[n].LABEL)
     if button_col.button("Add", icon=":material/add:"):
         defaults = ops[new_op]()
-        steps.append({"uid": next(_uid) + len(steps) * 1000, "op": new_op, **defaults.settings()})
+        uid = st.session_state.get("augment-next-uid", 0)
+        st.session_state["augment-next-uid"] = uid + 1
+        steps.append({"uid": uid, "op": new_op, **defaults.settings()})
     for k, step in enumerate(list(steps)):
         op_cls = ops[step["op"]]
         with st.container(border=True):

@@ -60,6 +60,9 @@ def run_finder() -> None:
     if not first:
         st.info("No runs yet: train some on the Train page, then compare them here.")
         st.stop()
+    if st.session_state.get("compare-filter") != where:  # a new filter starts on page 1
+        st.session_state["compare-filter"] = where
+        st.session_state["compare-page"] = 0
     page = st.session_state.get("compare-page", 0)
     runs, total = search_runs(store, where, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
@@ -68,12 +71,14 @@ def run_finder() -> None:
         "select rows to add them to the comparison"
     )
     st.session_state["compare-visible"] = [r.id for r in runs]
+    table_key = f"compare-table-{st.session_state.get('compare-generation', 0)}-{page}"
+    st.session_state["compare-table-key"] = table_key
     st.dataframe(
         runs_table_rows(runs),
         hide_index=True,
         on_select=_add_selection,
         selection_mode="multi-row",
-        key="compare-table",
+        key=table_key,
         height=300,
     )
     prev_col, next_col, clear_col, _ = st.columns([1, 1, 1, 4])
@@ -85,6 +90,8 @@ def run_finder() -> None:
         st.rerun()
     if clear_col.button("Clear selection", disabled=not selected_ids()):
         set_selected([])
+        st.session_state["compare-generation"] = st.session_state.get("compare-generation", 0) + 1
+        st.rerun()  # a fresh table without ticks
 
 
 def _any(value: str) -> str:
@@ -92,9 +99,11 @@ def _any(value: str) -> str:
 
 
 def _add_selection() -> None:
-    rows = st.session_state["compare-table"].selection.rows
+    """Ticked rows of this page are selected, unticked ones are not; other pages keep theirs."""
+    rows = st.session_state[st.session_state["compare-table-key"]].selection.rows
     visible = st.session_state.get("compare-visible", [])
-    set_selected(selected_ids() + [visible[i] for i in rows if i < len(visible)])
+    ticked = [visible[i] for i in rows if i < len(visible)]
+    set_selected([r for r in selected_ids() if r not in visible] + ticked)
 
 
 def curves_tab(runs: list, epochs: dict) -> None:

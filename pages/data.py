@@ -15,32 +15,41 @@ SPLITS = {
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the dataset ...")
-def cached_dataset(name: str):
-    """Shared by all sessions; arrays are read-only for pages."""
+def cached_dataset(name: str, version: str = ""):
+    """Shared by all sessions; arrays are read-only for pages. `version` changes when a
+    folder's files change, so an edited folder is read again."""
+    if name.startswith("folder:"):
+        from core.image_sources import load_folder
+
+        return load_folder(name.split(":", 1)[1], name)  # not the per-process lru_cache
     return load_dataset(name)
 
 
-def import_with_progress(name: str) -> None:
+def import_with_progress(name: str) -> str:
     """First use of a folder in this session: import it with a progress bar. The import leaves
     a decoded cache on disk, so the cached load that follows is quick."""
-    from core.image_sources import import_folder, parse_folder_spec
+    from core.image_sources import folder_version, import_folder, parse_folder_spec
 
     done = st.session_state.setdefault("imported-folders", set())
-    if name in done:
-        return
+    version = folder_version(name.split(":", 1)[1])
+    if (name, version) in done:
+        return version
     bar = st.progress(0.0, text="Listing images ...")
 
     def show(count: int, total: int) -> None:
         bar.progress(count / max(total, 1), text=f"Importing images: {count:,} of {total:,}")
 
     path, size, channels = parse_folder_spec(name.split(":", 1)[1])
-    import_folder(path, size, channels, progress=show, name=name)
-    bar.empty()
-    done.add(name)
+    try:
+        import_folder(path, size, channels, progress=show, name=name)
+    finally:
+        bar.empty()
+    done.add((name, version))
+    return version
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing statistics ...")
-def split_summary(name: str, split: str, _data):
+def split_summary(name: str, version: str, split: str, _data):
     """Keyed by dataset name and split; _data (not hashed) is the loaded dataset."""
     data = _data
     x, y = (getattr(data, a) for a in SPLITS[split])
@@ -57,6 +66,8 @@ choice = st.selectbox(
     if st.query_params.get("dataset") in names
     else 0,
 )
+if choice in ("Your data ...", "A seismic file ..."):
+    st.query_params.pop("dataset", None)
 if choice == "A seismic file ...":
     from dashboard.waveform_views import render_waveform_file
 
@@ -81,9 +92,8 @@ try:
 
         render_waveform_data(name)
         st.stop()
-    if name.startswith("folder:"):
-        import_with_progress(name)
-    data = cached_dataset(name)
+    version = import_with_progress(name) if name.startswith("folder:") else ""
+    data = cached_dataset(name, version)
 except DatasetError as err:
     st.error(str(err))
     st.stop()
@@ -105,7 +115,7 @@ x, y = (getattr(data, a) for a in SPLITS[split])
 if len(y) == 0:
     st.info(f"The {split} split is empty.")
     st.stop()
-counts, stats, means = split_summary(name, split, data)
+counts, stats, means = split_summary(name, version, split, data)
 
 grid_tab, stats_tab, mean_tab = st.tabs(["Samples", "Statistics", "Mean image per class"])
 with grid_tab:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from core import paths
-from core.seismic.picking import PickingError, PickOptions
+from core.seismic.picking import PickingError, PickOptions, read_picking_meta
 
 
 def add_seismic_commands(sub) -> None:
@@ -65,14 +65,19 @@ def _options(args) -> PickOptions:
     return options
 
 
+def run_folder(run_id: str) -> Path:
+    """The artifact folder of an existing run."""
+    folder = paths.run_dir(run_id)
+    if not run_id or not folder.is_dir():
+        raise PickingError(f"no run {run_id!r} in {paths.runs_dir()} (see: python -m core runs)")
+    return folder
+
+
 def load_picker(run_id: str):
     """The Picker of a finished picking run in the runs folder."""
     from core.seismic.picking import Picker
 
-    folder = paths.run_dir(run_id)
-    if not run_id or not folder.is_dir():
-        raise PickingError(f"no run {run_id!r} in {paths.runs_dir()} (see: python -m core runs)")
-    return Picker.from_run(folder)
+    return Picker.from_run(run_folder(run_id))
 
 
 def cmd_pick(args) -> int:
@@ -83,8 +88,9 @@ def cmd_pick(args) -> int:
     for out in (args.csv, args.quakeml):
         if out is not None and not out.parent.is_dir():
             raise PickingError(f"{out}: the folder {out.parent} does not exist")
+    meta = read_picking_meta(run_folder(args.run))  # cheap checks before TensorFlow loads
+    records = read_stream_file(args.input, target_rate=float(meta.get("sampling_rate", 100.0)))
     picker = load_picker(args.run)
-    records = read_stream_file(args.input, target_rate=picker.sampling_rate)
     picks, summaries = [], []
     for record in records:
         result = picker.pick_record(record, options)

@@ -239,6 +239,23 @@ def pick_array(
     )
 
 
+def read_picking_meta(run_dir: Path) -> dict:
+    """model.json of a finished picking run (PickingError if missing or another task)."""
+    run_dir = Path(run_dir)
+    model_path, meta_path = run_dir / "model.keras", run_dir / "model.json"
+    if not model_path.is_file() or not meta_path.is_file():
+        raise PickingError(f"run {run_dir.name} has no saved model (did it finish?)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except ValueError:
+        raise PickingError(f"run {run_dir.name}: model.json is not valid JSON") from None
+    if meta.get("task") != "picking":
+        raise PickingError(
+            f"run {run_dir.name} is a {meta.get('task', 'classification')} run, not a phase picker"
+        )
+    return meta
+
+
 def _pick_channel(phase: str, channels: tuple[str, str, str]) -> str:
     """The SEED code a pick refers to: Z for P; N (else E) for S; "" when unknown."""
     e, n, z = (c if c and c != "-" else "" for c in channels)
@@ -265,19 +282,11 @@ class Picker:
     def from_run(cls, run_dir: Path) -> Picker:
         """Load run_dir/model.keras (Keras safe mode) and model.json of a picking run."""
         run_dir = Path(run_dir)
-        model_path, meta_path = run_dir / "model.keras", run_dir / "model.json"
-        if not model_path.is_file() or not meta_path.is_file():
-            raise PickingError(f"run {run_dir.name} has no saved model (did it finish?)")
-        meta = json.loads(meta_path.read_text())
-        if meta.get("task") != "picking":
-            raise PickingError(
-                f"run {run_dir.name} is a {meta.get('task', 'classification')} run, "
-                "not a phase picker"
-            )
+        meta = read_picking_meta(run_dir)
         import keras
 
         try:
-            model = keras.models.load_model(model_path, safe_mode=True, compile=False)
+            model = keras.models.load_model(run_dir / "model.keras", safe_mode=True, compile=False)
         except Exception as err:  # noqa: BLE001 - any unreadable file gets one clear message
             raise PickingError(f"cannot load the model of run {run_dir.name}: {err}") from None
         return cls(model, meta)

@@ -8,171 +8,34 @@ on an idle machine, ~70 s on a heavily loaded one.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from core.store import RunStore, pid_alive
+from core.store import RunStore
+from tests.browser.server import (
+    SCREENSHOTS,
+    TEST_BUDGET_S,
+    VIEWPORT,
+    Budget,
+    chart_lines,
+    dashboard_server,
+    launch_chromium,
+    screenshot,
+    text_of,
+)
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
-STREAMLIT = REPO / ".venv" / "bin" / "streamlit"
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = REPO / "docs" / "screenshots"
-VIEWPORT = {"width": 1400, "height": 1000}
-
-SERVER_START_S = 30
-# The browser part; an idle machine needs ~35 s (the run: ~5 s TensorFlow start, ~6 s of
+# TEST_BUDGET_S: an idle machine needs ~35 s (the run: ~5 s TensorFlow start, ~6 s of
 # batches). Override with TFLAB_BROWSER_BUDGET_S.
-TEST_BUDGET_S = float(os.environ.get("TFLAB_BROWSER_BUDGET_S", 180))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_health(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url}/_stcore/health did not answer ok within {timeout} s")
 
 
 @pytest.fixture
 def server(tmp_path):
     """(base url, runs folder) of a dashboard server; it and its workers end with the test."""
-    if not CHROMIUM.exists() or not STREAMLIT.exists():
-        pytest.skip("needs /usr/bin/chromium and .venv/bin/streamlit")
-    pytest.importorskip("playwright.sync_api")
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, TFLAB_RUNS_DIR=str(runs))
-    log_path = tmp_path / "streamlit.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [
-                str(STREAMLIT),
-                "run",
-                "dashboard/app.py",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--server.fileWatcherType",
-                "none",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_for_health(url, proc, SERVER_START_S)
-        yield url, runs
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        _end_workers(runs)
-        # shown by pytest only when the test failed
-        print("---- streamlit log ----\n" + log_path.read_text(errors="replace")[-4000:])
-
-
-def _end_workers(runs: Path) -> None:
-    """Workers are detached from the server: end those of this test's runs by their pid."""
-    db = runs / "runs.sqlite"
-    if not db.exists():
-        return
-    for run in RunStore(db).list_runs(limit=100):
-        if run.is_active and run.pid and pid_alive(run.pid):
-            try:
-                os.kill(run.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-
-def _text(locator, timeout: float = 1000) -> str:
-    """inner_text of the first match, or '' while Streamlit is swapping the element."""
-    try:
-        return locator.first.inner_text(timeout=timeout)
-    except Exception:  # noqa: BLE001 - playwright timeout or detached element
-        return ""
-
-
-# Path data of the first line of every plotly chart on screen ('' while one is not drawn yet).
-# Streamlit keeps zero-height copies of elements around while a fragment reruns: skip those.
-CHART_LINES_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-    .filter(c => c.getBoundingClientRect().height > 0)
-    .map(c => { const p = c.querySelector('path.js-line'); return p ? p.getAttribute('d') : ''; })
-"""
-
-
-def _chart_lines(page) -> list[str]:
-    try:
-        return page.evaluate(CHART_LINES_JS)
-    except Exception:  # noqa: BLE001 - a navigation or rerun in the middle of the call
-        return []
-
-
-def _screenshot(page, name: str, show=None) -> None:
-    """Save a PNG of the viewport: scrolled to the top, or so that locator `show` is in view."""
-    page.evaluate("() => document.activeElement && document.activeElement.blur()")
-    if show is None:
-        page.evaluate(
-            "() => { window.scrollTo(0, 0);"
-            " for (const e of document.querySelectorAll('*')) if (e.scrollTop) e.scrollTop = 0; }"
-        )
-    else:
-        show.evaluate("e => e.scrollIntoView({block: 'end'})")
-    page.wait_for_timeout(400)  # plotly and the data grid finish drawing
-    page.screenshot(path=str(SCREENSHOTS / name))
-
-
-class Budget:
-    """One deadline for the whole test: every wait gets min(its own cap, what is left)."""
-
-    def __init__(self, seconds: float):
-        self.deadline = time.monotonic() + seconds
-
-    def left(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def mark(self, what: str) -> None:
-        """Print the time left at a step (pytest shows it when the test fails)."""
-        print(f"{what}: {self.left():.1f} s of the budget left", flush=True)
-
-    def ms(self, cap_s: float) -> float:
-        left = self.left()
-        assert left > 0, "the browser test ran out of its time budget"
-        return max(1.0, min(cap_s, left)) * 1000
+    with dashboard_server(tmp_path) as running:
+        yield running
 
 
 def test_train_watch_reload_and_predict(server):
@@ -182,11 +45,7 @@ def test_train_watch_reload_and_predict(server):
     budget = Budget(TEST_BUDGET_S)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            timeout=budget.ms(30),
-        )
+        browser = launch_chromium(pw, budget)
         try:
             page = browser.new_page(viewport=VIEWPORT)
             page.set_default_timeout(15_000)
@@ -225,13 +84,13 @@ def test_train_watch_reload_and_predict(server):
             curves_seen: list[str] = []
             shot_taken = False
             while budget.left() > 25:  # keep time for reload, Home and Predict
-                text = _text(progress)
+                text = text_of(progress)
                 if text.startswith(("succeeded", "failed", "stopped", "interrupted")):
                     break
                 step = re.search(r"epoch \d+/\d+ · step \d+/\d+", text)
                 if step and step.group(0) not in steps_seen:
                     steps_seen.append(step.group(0))
-                lines = _chart_lines(page)
+                lines = chart_lines(page)
                 loss = lines[0] if lines else ""  # the loss chart comes first
                 if loss and loss not in curves_seen:
                     curves_seen.append(loss)
@@ -242,8 +101,8 @@ def test_train_watch_reload_and_predict(server):
                     and all_drawn
                     and "epoch 1/" not in text
                 ):
-                    _screenshot(page, "train.png")
-                    after = _chart_lines(page)  # still all drawn: the PNG is not mid-redraw
+                    screenshot(page, "train.png")
+                    after = chart_lines(page)  # still all drawn: the PNG is not mid-redraw
                     shot_taken = len(after) == len(lines) and all(after)
                 if shot_taken and len(steps_seen) >= 3 and len(curves_seen) >= 3:
                     break
@@ -260,7 +119,7 @@ def test_train_watch_reload_and_predict(server):
             caption = page.get_by_test_id("stCaptionContainer").filter(has_text=f"run {run_id}")
             expect(caption.first).to_be_visible(timeout=budget.ms(20))
             header = page.get_by_test_id("stHeading").filter(has_text="browser run")
-            assert re.search(r"running|succeeded", _text(header, budget.ms(5))), _text(header)
+            assert re.search(r"running|succeeded", text_of(header, budget.ms(5))), text_of(header)
 
             budget.mark("reloaded")
 
@@ -291,7 +150,7 @@ def test_train_watch_reload_and_predict(server):
             # the grid paints a canvas; its accessible <table> carries the cell text
             expect(table.locator("table").first).to_contain_text(run_id, timeout=budget.ms(10))
             expect(table.locator("table").first).to_contain_text("succeeded")
-            _screenshot(page, "home.png", show=table)
+            screenshot(page, "home.png", show=table)
 
             budget.mark("home shown")
 
@@ -303,7 +162,7 @@ def test_train_watch_reload_and_predict(server):
             charts = predict.get_by_test_id("stPlotlyChart")
             expect(charts).to_have_count(1, timeout=budget.ms(10))
             assert f"run={run_id}" in predict.url
-            _screenshot(predict, "predict.png")
+            screenshot(predict, "predict.png")
             budget.mark("predicted")
         finally:
             browser.close()

@@ -111,7 +111,7 @@ def test_settings_round_trip_through_json(name):
 def test_default_settings_are_reported():
     _, used = build_model("mlp", (8, 8, 3), 4)
     assert used == {"hidden_units": (128, 64), "dropout": 0.2}
-    assert default_settings("cnn")["filters"] == [32, 64, 128]
+    assert default_settings("cnn")["filters"] == [64, 128, 256]
 
 
 def test_bad_settings_raise_model_error():
@@ -214,7 +214,10 @@ def test_transfer_loads_a_given_weights_file(tmp_path):
 
 def test_transfer_uses_weights_in_the_keras_cache(empty_keras_cache):
     h5py = pytest.importorskip("h5py")
-    from keras.src.legacy.saving import legacy_h5_format
+    try:  # writes the legacy .h5 layout of the published weights (a private Keras module)
+        from keras.src.legacy.saving import legacy_h5_format
+    except ImportError:
+        pytest.skip("this Keras has no legacy .h5 writer")
 
     from core.model_zoo.transfer import TransferSettings, make_base, weight_file_names
 
@@ -222,7 +225,7 @@ def test_transfer_uses_weights_in_the_keras_cache(empty_keras_cache):
     base = make_base(settings, 96)  # the weights Keras would download for alpha 0.35, 96 rows
     empty_keras_cache.mkdir(parents=True)
     path = empty_keras_cache / weight_file_names(settings, 96)[0]
-    with h5py.File(path, "w") as f:  # the legacy .h5 layout of the published weights
+    with h5py.File(path, "w") as f:
         legacy_h5_format.save_weights_to_hdf5_group(f, base)
     model, _ = build_model("transfer", (16, 16, 1), 5, {"alpha": 0.35})
     assert any("Keras cache" in n and str(path) in n for n in model_notes(model))

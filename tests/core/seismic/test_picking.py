@@ -171,6 +171,10 @@ def test_picker_refuses_runs_that_are_not_pickers(tmp_path):
     folder = save_tiny_run(tmp_path, "classifier", task="classification")
     with pytest.raises(PickingError, match="not a phase picker"):
         Picker.from_run(folder)
+    folder = save_tiny_run(tmp_path, "bad-json")
+    (folder / "model.json").write_text("{not json")
+    with pytest.raises(PickingError, match="not valid JSON"):
+        Picker.from_run(folder)
     folder = save_tiny_run(tmp_path, "broken")
     (folder / "model.keras").write_bytes(b"not a zip")
     with pytest.raises(PickingError, match="cannot load"):
