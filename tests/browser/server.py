@@ -59,11 +59,11 @@ def dashboard_server(tmp_path: Path, data_root: Path | None = None) -> Iterator[
     """(base url, runs folder) of a dashboard server; it and its workers end with the block.
 
     data_root: the server's TFLAB_DATA_ROOT (created); None leaves the environment's setting.
-    Skips the test when Chromium, the streamlit script or Playwright is missing.
+    Fails (never skips) when Chromium or the streamlit script is missing: scripts/test.sh
+    installs both.
     """
     if not CHROMIUM.exists() or not STREAMLIT.exists():
-        pytest.skip("needs /usr/bin/chromium and .venv/bin/streamlit")
-    pytest.importorskip("playwright.sync_api")
+        pytest.fail("needs /usr/bin/chromium and .venv/bin/streamlit (run scripts/test.sh)")
     runs = tmp_path / "runs"
     runs.mkdir()
     port = free_port()
