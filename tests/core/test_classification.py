@@ -57,10 +57,10 @@ def test_prepare_onehot_label_smoothing_and_logits():
     assert x.shape == (8, 16, 16, 1) and y.shape == (8, 10)  # one-hot targets
     assert isinstance(task.loss, keras.losses.CategoricalCrossentropy)
     assert task.class_weight and set(task.class_weight) <= set(range(10))
-    logits = task.model(x[:2]).numpy()
+    logits = task.model(x[:2], training=False).numpy()
     assert not np.allclose(logits.sum(axis=1), 1.0)  # trained on logits
     saved = task.export(task.model)
-    probs = saved(x[:2]).numpy()
+    probs = saved(x[:2], training=False).numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(probs, keras.ops.softmax(logits).numpy(), rtol=1e-5, atol=1e-6)
     assert task.steps_per_epoch == 5 and task.train_examples == 40
