@@ -34,6 +34,10 @@ def train_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) ->
 
     keras.utils.set_random_seed(config.seed)
     task = prepare_task(model_spec(config.model).task, config)
+    from core.models import model_notes
+
+    for note in model_notes(task.model):  # e.g. which transfer-learning weights were used
+        store.add_event(run_id, note)
     regularized = apply_weight_regularization(task.model, config.l1, config.l2)
     if regularized:
         store.add_event(run_id, f"L1={config.l1} L2={config.l2} on {regularized} kernels")
