@@ -75,3 +75,24 @@ def test_prepare_dropout_override_reaches_the_model():
     rates = [layer.rate for layer in task.model.layers if isinstance(layer, keras.layers.Dropout)]
     assert rates and all(r == pytest.approx(0.4) for r in rates)
     assert task.meta["settings"]["dropout"] == pytest.approx(0.4)
+
+
+def test_launch_kfold_makes_k_runs_in_one_group_with_disjoint_folds(tmp_path, monkeypatch):
+    from core import launcher
+
+    started = []
+    monkeypatch.setattr(launcher, "_spawn", lambda store, run_id, root: started.append(run_id))
+    ids = launcher.launch_kfold(RunConfig(name="cv"), 4, tmp_path)
+    store = launcher.open_store(tmp_path)
+    runs = [store.get_run(i) for i in ids]
+    assert started == ids and len({r.group_id for r in runs}) == 1
+    assert [r.config["fold"] for r in runs] == [0, 1, 2, 3]
+    assert all(r.config["k_folds"] == 4 for r in runs)
+    assert [r.name for r in store.group_runs(runs[0].group_id)] == [
+        f"cv fold {i}/4" for i in range(1, 5)
+    ]
+    data = load_dataset("digits")
+    folds = [choose_splits(data, RunConfig.from_dict(r.config))[3] for r in runs]
+    assert sum(len(f) for f in folds) == len(data.y_train) + len(data.y_val)
+    with pytest.raises(ValueError):
+        launcher.launch_kfold(RunConfig(), 1, tmp_path)
