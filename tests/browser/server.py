@@ -25,7 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 STREAMLIT = REPO / ".venv" / "bin" / "streamlit"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SCREENSHOTS = REPO / "docs" / "screenshots"
+# Screenshots go to a scratch folder; TFLAB_SCREENSHOTS=docs/screenshots refreshes the README's.
+SCREENSHOTS = Path(os.environ.get("TFLAB_SCREENSHOTS", "/tmp/tflab-screenshots"))
 VIEWPORT = {"width": 1400, "height": 1000}
 
 SERVER_START_S = 30
