@@ -90,6 +90,7 @@ def watch(root: Path, config: RunConfig, poll_s: float, patches: str = "") -> di
             now = read_new()
             if now >= next_status:
                 next_status = now + STATUS_EVERY_S
+                store.mark_lost_runs()  # a worker that died without a status ends the wait
                 run = store.get_run(run_id)
                 if not run.is_active:
                     read_new()  # rows written between the last read and the status check

@@ -297,7 +297,12 @@ def markdown(summary: dict) -> str:
         total = ", ".join(
             f"{name} {pct:.2f} %" for name, pct in hooks["callbacks_percent_of_epoch"].items()
         )
-        lines += [f"\nShare of the epoch per callback: {total}", ""]
+        share = sum(hooks["callbacks_percent_of_epoch"].values())
+        lines += [
+            f"\nShare of the epoch per callback: {total}; together {share:.1f} %, so the "
+            f"callbacks alone put launcher/bare throughput near {1 - share / 100:.3f}.",
+            "",
+        ]
     store = summary.get("store")
     if store:
         lines += [

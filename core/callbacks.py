@@ -53,7 +53,7 @@ class StoreCallback(keras.callbacks.Callback):
         values = _floats(logs)
         values["learning_rate"] = float(self.model.optimizer.learning_rate)
         self._buffer.append((step, self._epoch, now, values))
-        if now - self._last_flush >= self.flush_every_s:
+        if now - self._last_flush >= self.flush_every_s or batch + 1 == self.steps_per_epoch:
             self._flush(batch + 1)
         if now - self._last_stop_check >= self.stop_check_every_s:
             self._last_stop_check = now

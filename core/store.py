@@ -144,6 +144,12 @@ class RunStore:
         finally:
             db.close()
 
+    def keep_open(self) -> sqlite3.Connection:
+        """An idle connection for a writer to hold while it works: with it open, closing the
+        short-lived per-call connections no longer checkpoints the WAL (disk syncs) every time.
+        The caller closes it."""
+        return sqlite3.connect(self.path, timeout=30.0)
+
     # ---- runs -------------------------------------------------------------------------------
     def create_run(self, config: dict, name: str = "", group_id: str | None = None) -> str:
         run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]

@@ -35,6 +35,7 @@ def run_worker(store: RunStore, run_id: str, run_dir: Path) -> int:
     if run is None:
         print(f"no run {run_id} in {store.path}")
         return 2
+    keeper = store.keep_open()  # makes each metrics flush cheap (see RunStore.keep_open)
     store.mark_started(run_id, os.getpid())
     done = threading.Event()
     threading.Thread(target=_beat, args=(store, run_id, done), daemon=True).start()
@@ -59,6 +60,7 @@ def run_worker(store: RunStore, run_id: str, run_dir: Path) -> int:
         return 1
     finally:
         done.set()
+        keeper.close()
 
 
 def _beat(store: RunStore, run_id: str, done: threading.Event) -> None:
