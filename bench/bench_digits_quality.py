@@ -31,9 +31,9 @@ BUDGET_S = 60.0
 TARGET_ACCURACY = 0.98
 
 
-# The digits preset: default cnn, Adam 1e-3, cosine decay to 0, weight EMA 0.99.
+# The digits preset: default cnn, Adam 1e-3, cosine decay to 0.
 SCHEDULE = "cosine"
-EMA_MOMENTUM = 0.99
+EMA_MOMENTUM = None  # tried 0.99: 98.06 % mean, no better than without
 
 
 def train_cnn(seed: int, epochs: int) -> dict:
