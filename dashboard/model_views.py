@@ -7,6 +7,8 @@ so call it only when the user asks for it (e.g. inside an opened expander).
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 
 import plotly.graph_objects as go
@@ -157,10 +159,10 @@ def model_overview_data(
     """Rows, totals, graph and build notes of a freshly built model (TensorFlow on CPU only)."""
     import tensorflow as tf
 
-    try:  # the Streamlit process never touches the GPU (DESIGN.md)
+    # The Streamlit process never touches the GPU (DESIGN.md); a RuntimeError means TensorFlow's
+    # devices were initialised already, hidden by the entry script's CUDA_VISIBLE_DEVICES=-1.
+    with contextlib.suppress(RuntimeError):
         tf.config.set_visible_devices([], "GPU")
-    except RuntimeError:
-        pass  # devices already initialised in this process; building a model is still CPU work
     from core.model_summary import layer_graph, parameter_totals, summary_table
     from core.models import build_model, model_notes
 

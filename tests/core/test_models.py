@@ -156,7 +156,6 @@ def test_missing_lazy_module_gives_model_error(monkeypatch):
         build_model("ghost", (64, 3), 3)
 
 
-@pytest.mark.skipif(not HAS_PHASENET, reason="core.seismic.phasenet is not in this checkout")
 def test_phasenet_builds_trains_saves_and_loads(tmp_path):
     settings = {"filters": [4, 6], "kernel_size": 3}
     model, used = build_model("phasenet", (64, 3), 3, settings)
@@ -213,11 +212,10 @@ def test_transfer_loads_a_given_weights_file(tmp_path):
 
 
 def test_transfer_uses_weights_in_the_keras_cache(empty_keras_cache):
-    h5py = pytest.importorskip("h5py")
-    try:  # writes the legacy .h5 layout of the published weights (a private Keras module)
-        from keras.src.legacy.saving import legacy_h5_format
-    except ImportError:
-        pytest.skip("this Keras has no legacy .h5 writer")
+    import h5py  # a Keras dependency
+
+    # writes the legacy .h5 layout of the published weights (a private Keras module)
+    from keras.src.legacy.saving import legacy_h5_format
 
     from core.model_zoo.transfer import TransferSettings, make_base, weight_file_names
 

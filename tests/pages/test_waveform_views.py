@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
 from streamlit.testing.v1 import AppTest
-
-from core.seismic.sources import SAMPLE_FOLDER
 
 TIMEOUT = 120
 
@@ -42,7 +39,6 @@ def test_data_view_synthetic():
     assert any("test" in m.value for m in at.subheader)
 
 
-@pytest.mark.skipif(not SAMPLE_FOLDER.is_dir(), reason="NCEDC sample folder not present")
 def test_data_view_real_single_component_station():
     at = AppTest.from_function(
         data_view, args=("phasenet:ncedc-sample",), default_timeout=TIMEOUT

@@ -22,6 +22,5 @@ def long_set():
 
 @pytest.fixture(scope="session")
 def ncedc_folder():
-    if not SAMPLE_FOLDER.is_dir():
-        pytest.skip("the NCEDC sample folder is not on this machine")
+    assert SAMPLE_FOLDER.is_dir(), f"the shared NCEDC sample is missing: {SAMPLE_FOLDER}"
     return SAMPLE_FOLDER
