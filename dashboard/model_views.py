@@ -8,7 +8,6 @@ so call it only when the user asks for it (e.g. inside an opened expander).
 from __future__ import annotations
 
 import contextlib
-
 import json
 
 import plotly.graph_objects as go
