@@ -19,7 +19,7 @@ for col, (page, label, icon) in zip(
     links,
     [
         ("data", "Look at the data", ":material/dataset:"),
-        ("augment", "Preview augmentations", ":material/auto_fix_high:"),
+        ("augment", "Augmentations", ":material/auto_fix_high:"),
         ("train", "Train a model", ":material/model_training:"),
         ("compare", "Compare runs", ":material/compare_arrows:"),
         ("predict", "Predict", ":material/online_prediction:"),
