@@ -168,7 +168,7 @@ def infer_channels(listing: FolderListing) -> int:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                with Image.open(path) as img:
+                with Image.open(path, formats=images.IMAGE_FORMATS) as img:
                     gray = _is_gray(img)
         except Exception:  # noqa: BLE001 - unreadable files are reported by the import
             continue

@@ -6,12 +6,16 @@ Output arrays are float32 (height, width, channels) scaled to [0, 1].
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 import numpy as np
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # 20 MiB per uploaded image
 MAX_PIXELS = 40_000_000  # larger images are refused as possible decompression bombs
+# The only formats Pillow may try, in this order. Never EPS/PS/PDF (Ghostscript, an external
+# program) or formats without a signature (TGA accepts almost any bytes).
+IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM", "ICO")
 
 
 class ImageError(ValueError):
@@ -33,7 +37,7 @@ def decode_image(data: bytes, input_shape: tuple[int, int, int], name: str = "im
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
+            with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as img:
                 if img.width * img.height > MAX_PIXELS:
                     raise ImageError(f"{name}: {img.width}x{img.height} pixels is too large")
                 img = ImageOps.exif_transpose(img)
@@ -45,5 +49,9 @@ def decode_image(data: bytes, input_shape: tuple[int, int, int], name: str = "im
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{name}: too many pixels (possible decompression bomb)") from None
     except Exception as err:  # noqa: BLE001 - Pillow raises many types for bad files
-        raise ImageError(f"{name}: not a readable image ({type(err).__name__}: {err})") from None
+        text = re.sub(r" ?<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "", str(err))
+        raise ImageError(
+            f"{name}: not a readable image (PNG, JPEG, GIF, BMP, TIFF, WebP, PGM/PPM or ICO: "
+            f"{type(err).__name__}: {text})"
+        ) from None
     return array.reshape(height, width, channels)

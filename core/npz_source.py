@@ -14,9 +14,12 @@ import numpy as np
 
 from core.datasets import DatasetError, DatasetInfo, ImageDataset, split_dataset
 from core.image_sources import resolve_data_path
+from core.zip_limits import ZipLimitError, check_zip
 
 DEFAULT_KEYS = ("x", "y")
 MAX_CHANNELS = 4
+MAX_NPZ_MEMBERS = 16
+MAX_NPZ_BYTES = 8 * 2**30  # uncompressed
 
 
 def parse_npz_spec(spec: str) -> tuple[str, str, str]:
@@ -131,6 +134,10 @@ def _open_npz(file: Path):
     if not magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         kind = "it is empty" if not magic else "it is not a zip archive"
         raise DatasetError(f"{file.name} is not an .npz file ({kind})")
+    try:
+        check_zip(file, MAX_NPZ_MEMBERS, MAX_NPZ_BYTES)
+    except ZipLimitError as err:
+        raise DatasetError(str(err)) from None
     try:
         return np.load(file, allow_pickle=False)
     except Exception as err:  # noqa: BLE001 - np.load raises many types for broken files

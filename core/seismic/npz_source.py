@@ -25,11 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from core.seismic.windows import NO_PICK, WaveformSet
+from core.zip_limits import ZipLimitError, check_zip
 
 DEFAULT_SAMPLING_RATE = 100.0
 INDEX_NAMES = ("waveform.csv", "index.csv")  # preferred CSV names; otherwise any CSV with fname
 COMPONENT_COLUMN = {"E": 0, "1": 0, "N": 1, "2": 1, "Z": 2, "3": 2}
 MAX_FILES = 200_000
+MAX_WINDOW_MEMBERS = 32
+MAX_WINDOW_BYTES = 256 * 2**20  # one window, uncompressed
 
 
 @dataclass
@@ -110,8 +113,11 @@ def load_npz_folder(
 def read_npz_window(path: Path, index_row: dict | None = None) -> _Loaded:
     """One PhaseNet .npz -> checked window; ValueError says what is wrong with the file."""
     try:
+        check_zip(path, MAX_WINDOW_MEMBERS, MAX_WINDOW_BYTES)
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
+    except ZipLimitError as err:
+        raise ValueError(str(err).split(': ', 1)[-1]) from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise ValueError(f"not a readable .npz file ({type(err).__name__}: {err})") from None
     if "data" not in arrays:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets import DatasetError
+from core.seismic.waveform_formats import UnknownWaveformFormat, read_waveform_file
 from core.seismic.windows import NO_PICK, WaveformSet, WaveformWindow
 
 DEFAULT_MAX_BYTES = 200_000_000
@@ -82,9 +83,10 @@ def read_stream_file(
     nan_policy: str = "zero",
     max_samples: int = DEFAULT_MAX_SAMPLES,
 ) -> list[ContinuousRecord]:
-    """Read one file with ObsPy -> one ContinuousRecord per station/instrument, sorted by name."""
-    import obspy
+    """Read one file with ObsPy -> one ContinuousRecord per station/instrument, sorted by name.
 
+    Only the formats in core.seismic.waveform_formats are tried (never ObsPy's PICKLE).
+    """
     path = Path(path)
     if not path.is_file():
         raise WaveformError(f"{path.name}: file not found")
@@ -99,13 +101,13 @@ def read_stream_file(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            stream = obspy.read(str(path))
+            stream, _ = read_waveform_file(path)
+        except UnknownWaveformFormat as err:
+            raise WaveformError(str(err)) from None
         except Exception as err:  # ObsPy raises TypeError, ValueError, struct errors, ...
             raise WaveformError(
                 f"{path.name}: ObsPy cannot read this file as seismic data "
-                f"({type(err).__name__}: {str(err).replace(str(path), path.name)[:200]}); "
-                "supported are MiniSEED, SAC, GSE2, "
-                "SEG-Y and the other formats ObsPy knows"
+                f"({type(err).__name__}: {str(err).replace(str(path), path.name)[:200]})"
             ) from None
     records = stream_to_records(stream, target_rate, nan_policy, max_samples, source=path.name)
     read_notes = sorted({f"ObsPy: {w.message}" for w in caught})[:5]
@@ -116,9 +118,9 @@ def read_stream_file(
 
 def read_stream_bytes(content: bytes, filename: str, **options) -> list[ContinuousRecord]:
     """Like read_stream_file for an uploaded file's bytes (written to a temporary file)."""
-    suffix = Path(filename).suffix[:16]
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(filename).name)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"
+        path = Path(tmp) / (safe.lstrip(".")[-100:] or "upload")  # messages name the user's file
         path.write_bytes(content)
         records = read_stream_file(path, **options)
     for record in records:

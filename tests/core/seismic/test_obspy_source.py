@@ -127,7 +127,7 @@ def test_nan_samples_cleaned_or_refused():
 def test_unreadable_files_give_clear_errors(tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("station list\nABC 1 2\n")
-    with pytest.raises(WaveformError, match="ObsPy cannot read this file as seismic data"):
+    with pytest.raises(WaveformError, match="not a seismic format this server reads"):
         read_stream_file(text)
     (tmp_path / "empty.mseed").write_bytes(b"")
     with pytest.raises(WaveformError, match="empty"):
