@@ -2,9 +2,10 @@
 
     python bench/bare_fit.py --config '{"dataset": "shapes", "epochs": 6}'
 
-Builds what core.training.train_run trains for a default classification config (same seed, data,
-subsample, core.pipeline.make_dataset pipelines, core.models.build_model model, optimizer, loss,
-metrics, validation data) and calls plain `model.fit` with only a tiny callback that stamps
+Builds what core.runs.training.train_run trains for a default classification config (same
+seed, data, subsample, core.data.pipeline.make_dataset pipelines,
+core.models.registry.build_model model, optimizer, loss, metrics, validation data) and calls
+plain `model.fit` with only a tiny callback that stamps
 `time.time()` at the end of every epoch. Prints one JSON line.
 """
 
@@ -30,9 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     from core.config import RunConfig
-    from core.datasets import load_dataset
-    from core.models import build_model
-    from core.pipeline import make_dataset, subsample
+    from core.data.pipeline import make_dataset, subsample
+    from core.data.registry import load_dataset
+    from core.models.registry import build_model
 
     config = RunConfig.from_dict(json.loads(args.config))
     keras.utils.set_random_seed(config.seed)
@@ -93,11 +94,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _optimizer(config, total_steps: int):
-    """The optimizer core.training would make for this config (its location moved over time)."""
+    """The optimizer core.runs.training would make for this config (its module moved over time)."""
     try:
-        from core.optimization import make_optimizer
-    except ImportError:  # older core: core.training.make_optimizer(name, learning_rate)
-        from core.training import make_optimizer
+        from core.runs.optimization import make_optimizer
+    except ImportError:  # older core: core.runs.training.make_optimizer(name, learning_rate)
+        from core.runs.training import make_optimizer
 
         return make_optimizer(config.optimizer, config.learning_rate)
     return make_optimizer(config, total_steps)

@@ -5,9 +5,11 @@
 On the built-in `shapes` training split (2,100 images, 32x32x3) with a representative 5-op
 pipeline (random flip, random crop, rotation, brightness, contrast), batch 64:
 
-  1. tf.data:   cache -> shuffle -> core.augment.augment_dataset (parallel, deterministic map,
-                one seed per example and epoch) -> batch -> prefetch, iterated without a model;
-  2. model:     images/s the default CNN (core.models.build_model("cnn")) trains on, measured with
+  1. tf.data:   cache -> shuffle -> core.augment.pipeline.augment_dataset (parallel,
+                deterministic map, one seed per example and epoch) -> batch -> prefetch,
+                iterated without a model;
+  2. model:     images/s the default CNN (core.models.registry.build_model("cnn")) trains on,
+                measured with
                 model.fit on already-augmented, cached batches (so augmentation costs nothing);
   3. numpy:     a plain Python generator doing the same five ops per image with numpy
                 (bilinear warps, reflect padding) and np.random.Generator;
@@ -43,7 +45,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from core.augment import (  # noqa: E402
+from core.augment.pipeline import (  # noqa: E402
     AugmentPipeline,
     Brightness,
     Contrast,
@@ -54,7 +56,7 @@ from core.augment import (  # noqa: E402
     augment_dataset,
     element_seed,
 )
-from core.datasets import load_dataset  # noqa: E402
+from core.data.registry import load_dataset  # noqa: E402
 
 BATCH = 64
 SEED = 42
@@ -167,7 +169,7 @@ def numpy_batches(x, y, epoch):
 
 
 def build_cnn(info):
-    from core.models import build_model
+    from core.models.registry import build_model
 
     model, _ = build_model("cnn", info.input_shape, info.num_classes)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])

@@ -3,10 +3,11 @@
     .venv/bin/python bench/bench_digits_quality.py [--seeds 1,2,3,4,5] [--epochs 50] [--json]
 
 Split as scikit-learn's digits example: the first half of the 1,797 images for training, the
-second half (899) for testing. core.datasets' `digits` already splits that way (first half =
-719 train + 179 validation, second half = test). The CNN is core.models' `cnn` with its default
-settings, trained in this process exactly as core.training would (core.classification.prepare,
-core.optimization's optimizer, every other RunConfig option at its default) for `--epochs`
+second half (899) for testing. core.data.registry's `digits` already splits that way (first half =
+719 train + 179 validation, second half = test). The CNN is core.models.registry's `cnn` with its
+default settings, trained in this process exactly as core.runs.training would
+(core.tasks.classification.prepare, core.runs.optimization's optimizer, every other RunConfig
+option at its default) for `--epochs`
 epochs; the wall time and process CPU time of `fit` are measured against the 60 s budget. The
 baseline is the example's SVC(gamma=0.001) on the raw 8x8 pixels, trained on the whole first
 half (train + validation) and tested on the second half. Prints a markdown table.
@@ -41,8 +42,8 @@ def train_cnn(seed: int, epochs: int) -> dict:
     import keras
 
     from core.config import RunConfig
-    from core.optimization import make_optimizer, training_callbacks
-    from core.tasks import prepare_task
+    from core.runs.optimization import make_optimizer, training_callbacks
+    from core.tasks.base import prepare_task
 
     config = RunConfig(
         dataset="digits",
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
 
-    from core.datasets import load_dataset
+    from core.data.registry import load_dataset
 
     test_examples = len(load_dataset("digits").y_test)
     svc = svc_baseline()

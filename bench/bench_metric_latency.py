@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_metric_latency.py [--dataset shapes --epochs 5 --poll-ms 10]
 
-Launches one run through core.launcher into a temporary runs folder and, in this process, polls
+Launches one run through core.runs.launcher into a temporary runs folder and, in this process, polls
 the store every --poll-ms with RunStore.batch_metrics(after_step=last seen step). For every row
 that appears, latency = time the read returned - row["wall_time"] (the worker stamps wall_time
 with time.time() in StoreCallback.on_train_batch_end, so both ends use the same clock). Reading
@@ -26,8 +26,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from core import launcher  # noqa: E402
 from core.config import RunConfig  # noqa: E402
+from core.runs import launcher  # noqa: E402
 
 TARGET_S = 0.5
 RUN_TIMEOUT_S = 600.0

@@ -8,7 +8,7 @@ every file), split as core.seismic.sources does (seed 0): the 72 training window
 15 validation + 16 test windows (31, never seen in training) are scored. Arms:
   * real: the 72 real windows only;
   * mix:  the same plus `--synthetic` windows of the built-in synthetic set.
-Training goes through the task's own pieces (core.seismic.picking_task: random crops around the
+Training goes through the task's own pieces (core.tasks.picking: random crops around the
 picks every epoch, label curves, loss, tf.data adapter) with PhaseNet at its default size, Adam,
 for `--epochs` or until `--budget-s` seconds of training have passed, whichever comes first.
 Scoring goes through the product path: each 90 s window is picked as continuous data
@@ -36,8 +36,8 @@ DATASET = "phasenet:ncedc-sample"
 
 
 def scored_windows():
-    from core.seismic.picking_task import LabelledWindows
     from core.seismic.sources import load_waveform_dataset
+    from core.tasks.picking import LabelledWindows
 
     data = load_waveform_dataset(DATASET)
     return data, LabelledWindows.of([data.val, data.test])
@@ -48,7 +48,7 @@ def train_arm(name, data, n_synthetic, args) -> tuple[object, dict]:
     import numpy as np
 
     from core.config import RunConfig
-    from core.seismic.picking_task import (
+    from core.tasks.picking import (
         ExampleMaker,
         LabelledWindows,
         build_picker,
@@ -76,7 +76,7 @@ def train_arm(name, data, n_synthetic, args) -> tuple[object, dict]:
     train = LabelledWindows.of(sets)
     pipeline = None
     if args.augment:
-        from core.seismic.augment import WaveformPipeline
+        from core.seismic.waveform_augment import WaveformPipeline
 
         pipeline = WaveformPipeline.from_spec(json.loads(args.augment), pool=data.train)
     maker = ExampleMaker(train, settings, args.seed, pipeline)
@@ -186,7 +186,7 @@ def main(argv=None) -> int:
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--label-width", type=float, default=10)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--augment", default="", help="core.seismic.augment spec as JSON")
+    parser.add_argument("--augment", default="", help="core.seismic.waveform_augment spec as JSON")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--save-model", type=Path, help="save the last arm's model (.keras)")
     args = parser.parse_args(argv)

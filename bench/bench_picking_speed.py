@@ -107,7 +107,7 @@ class OurPicker:
     def __init__(self, filters, overlap: float, batch_size: int, model_path=None):
         import keras
 
-        from core.seismic.phasenet import PhaseNetSettings, build_phasenet
+        from core.models.zoo.phasenet import PhaseNetSettings, build_phasenet
         from core.seismic.picking import Picker, PickOptions
 
         if model_path:

@@ -5,8 +5,8 @@
 
 Each round trains the same RunConfig once per arm, one run after the other, never two at once:
   * bare:     bench/bare_fit.py in its own process (same model, data, pipeline, optimizer, loss,
-              metrics and validation data as core.training; only an epoch-end clock callback);
-  * launcher: core.launcher.launch into a temporary runs folder; epoch ends are read back from
+              metrics and validation data as core.runs.training; only an epoch-end clock callback);
+  * launcher: core.runs.launcher.launch into a temporary runs folder; epoch ends are read back from
               the store's epoch_metrics wall_time;
   * launcher[PATCHES] (one per --variant): the same, with experiments from
               bench/patches/sitecustomize.py applied inside the worker (core/ is not edited).
@@ -39,8 +39,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from core import launcher  # noqa: E402
 from core.config import RunConfig  # noqa: E402
+from core.runs import launcher  # noqa: E402
 
 TARGET = 0.95
 PATCHES_DIR = REPO_ROOT / "bench" / "patches"
@@ -191,7 +191,7 @@ def run_bare(config: RunConfig) -> dict:
 
 
 def run_launcher(config: RunConfig, root: Path, patches: str = "") -> dict:
-    """Train through core.launcher.launch into `root`; returns throughput from the store.
+    """Train through core.runs.launcher.launch into `root`; returns throughput from the store.
 
     patches: experiments from bench/patches/sitecustomize.py to apply inside the worker
     (comma separated); core/ itself is not changed.

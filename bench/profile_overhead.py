@@ -6,14 +6,15 @@
 Measurements that stay meaningful on a busy shared machine, because each compares costs
 inside one process at the same moment instead of two runs minutes apart:
 
-1. hooks: runs the real core.training.train_run in this process (temporary runs folder) with
+1. hooks: runs the real core.runs.training.train_run in this process (temporary runs folder) with
    keras.Model.fit wrapped so that every hook of every callback train_run passes is timed.
    Callbacks run on the training thread, so their hook time is time added to each epoch.
    Reported per callback and hook as ms per steady epoch (epochs 2..N) and % of it. Done twice:
    as is, and while one extra idle SQLite connection to the store is held open.
 2. store: the store calls StoreCallback makes (add_batch_metrics, set_progress,
    stop_requested), alternately with and without another connection open.
-3. step: per-batch cost of core.trainer_model.GradNormTrainer (the launcher's train-step wrapper)
+3. step: per-batch cost of core.runs.trainer_model.GradNormTrainer (the launcher's train-step
+   wrapper)
    vs the plain model's own train step: the same batches alternate between the two models with
    train_on_batch, so interference hits both alike; reports median and mean step times.
 
@@ -101,14 +102,14 @@ class HookTimer:
 
 
 def profile_hooks(config, hold_connection: bool = False) -> dict:
-    """Run core.training.train_run in-process with every callback hook timed.
+    """Run core.runs.training.train_run in-process with every callback hook timed.
 
     hold_connection: keep one extra idle SQLite connection to the store open meanwhile.
     """
     import keras
 
-    from core.store import RunStore
-    from core.training import train_run
+    from core.runs.store import RunStore
+    from core.runs.training import train_run
 
     timer = HookTimer()
     original_fit = keras.Model.fit
@@ -180,7 +181,7 @@ def profile_store(repeats: int) -> dict:
     database closes; RunStore opens and closes a connection per call, so without any other
     connection every write pays for that. The two cases alternate call by call.
     """
-    from core.store import RunStore
+    from core.runs.store import RunStore
 
     calls = {
         "add_batch_metrics (8 rows)": lambda st, rid, i: st.add_batch_metrics(
@@ -219,10 +220,10 @@ def profile_step(config, steps: int) -> dict:
     """Per-batch time of GradNormTrainer vs the plain model, alternating on the same batches."""
     import keras
 
-    from core.datasets import load_dataset
-    from core.models import build_model
-    from core.pipeline import make_dataset, subsample
-    from core.trainer_model import GradNormTrainer
+    from core.data.pipeline import make_dataset, subsample
+    from core.data.registry import load_dataset
+    from core.models.registry import build_model
+    from core.runs.trainer_model import GradNormTrainer
 
     keras.utils.set_random_seed(config.seed)
     data = load_dataset(config.dataset)

@@ -1,5 +1,5 @@
-"""`python -m core ...`: see core.cli."""
+"""`python -m core ...`: see core.cli.main."""
 
-from core.cli import main
+from core.cli.main import main
 
 raise SystemExit(main())

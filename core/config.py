@@ -34,7 +34,7 @@ class RunConfig:
     shuffle_buffer: int = 10_000
     name: str = ""
     # optimisation
-    optimizer: str = "adam"  # see core.optimization.OPTIMIZERS
+    optimizer: str = "adam"  # see core.runs.optimization.OPTIMIZERS
     learning_rate: float = 1e-3
     momentum: float = 0.9  # sgd_momentum, nesterov, rmsprop
     weight_decay: float = 0.004  # adamw only
@@ -63,7 +63,7 @@ class RunConfig:
     validation_split: float | None = None  # carve validation from train instead of the fixed split
     k_folds: int | None = None  # K-fold cross-validation: K runs in one group ...
     fold: int | None = None  # ... this run validates on fold `fold` (0-based)
-    augmentation: list = field(default_factory=list)  # core.augment pipeline spec
+    augmentation: list = field(default_factory=list)  # core.augment.pipeline pipeline spec
     augment_seed: int | None = None  # seed of the augmentation draws (default: seed)
     devices: DeviceSettings = field(default_factory=DeviceSettings)
 

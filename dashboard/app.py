@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-from core.launcher import PARENT_CUDA_ENV
+from core.runs.launcher import PARENT_CUDA_ENV
 
 # The dashboard process never uses a GPU (TensorFlow would hold its memory for good);
-# training workers get the original CUDA_VISIBLE_DEVICES back (see core.launcher).
+# training workers get the original CUDA_VISIBLE_DEVICES back (see core.runs.launcher).
 if PARENT_CUDA_ENV not in os.environ:
     os.environ[PARENT_CUDA_ENV] = os.environ.get("CUDA_VISIBLE_DEVICES", "")
     os.environ["CUDA_VISIBLE_DEVICES"] = "-1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.compare import flatten_config, with_defaults
+from core.runs.compare import flatten_config, with_defaults
 
 PALETTE = (
     "#1f77b4",

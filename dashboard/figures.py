@@ -59,7 +59,7 @@ def metric_curves(
 
 
 def top_k_bar(top_k: list[dict]) -> go.Figure:
-    """Horizontal bars of class probabilities, best at the top; top_k from core.predict."""
+    """Horizontal bars of class probabilities, best at the top ; top_k: image_predict."""
     labels = [str(c["class"]) for c in top_k][::-1]
     probs = [c["probability"] for c in top_k][::-1]
     fig = go.Figure(

@@ -1,6 +1,6 @@
 """Model overview: the layer table and a layer diagram (plotly, no Graphviz) of a registry model.
 
-`layer_diagram_figure` takes the (nodes, edges) of core.model_summary.layer_graph and is tested
+`layer_diagram_figure` takes the (nodes, edges) of core.models.summary.layer_graph and is tested
 without a browser. `render_model_overview` builds the model in the Streamlit process (CPU only),
 so call it only when the user asks for it (e.g. inside an opened expander).
 """
@@ -48,7 +48,7 @@ def layer_diagram_figure(nodes: list[dict], edges: list[dict]) -> go.Figure:
     """Boxes per layer top to bottom, arrows for edges; skip connections as red side arcs.
 
     nodes: dicts with id, type, output_shape, parameters and optionally depth (row);
-    edges: dicts with source, target and skip (see core.model_summary.layer_graph).
+    edges: dicts with source, target and skip (see core.models.summary.layer_graph).
     """
     fig = go.Figure()
     pos = node_positions(nodes)
@@ -162,8 +162,8 @@ def model_overview_data(
     # devices were initialised already, hidden by the entry script's CUDA_VISIBLE_DEVICES=-1.
     with contextlib.suppress(RuntimeError):
         tf.config.set_visible_devices([], "GPU")
-    from core.model_summary import layer_graph, parameter_totals, summary_table
-    from core.models import build_model, model_notes
+    from core.models.registry import build_model, model_notes
+    from core.models.summary import layer_graph, parameter_totals, summary_table
 
     model, used = build_model(model_name, input_shape, num_classes, json.loads(settings_json))
     nodes, edges = layer_graph(model)
@@ -181,7 +181,7 @@ def render_model_overview(
     model_name: str, input_shape: tuple[int, ...], num_classes: int, settings: dict | None = None
 ) -> None:
     """Parameter totals, build notes, the layer table and the layer diagram of one model."""
-    from core.models import ModelError
+    from core.models.registry import ModelError
 
     try:
         data = model_overview_data(

@@ -27,8 +27,8 @@ def _load(run_dir: str):
 
 def render_reconstruction(run_id: str, run_dir: Path) -> None:
     """Test images, their noisy copies and what the autoencoder makes of them, with errors."""
-    from core.datasets import load_dataset
-    from core.reconstruction import reconstruct
+    from core.data.registry import load_dataset
+    from core.tasks.reconstruction import reconstruct
 
     meta = json.loads((run_dir / "model.json").read_text())
     try:

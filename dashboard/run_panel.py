@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import launcher, paths
-from core.run_groups import group_summary
-from core.store import RunStore
+from core import paths
+from core.runs import launcher
+from core.runs.groups import group_summary
+from core.runs.store import RunStore
 from dashboard.figures import metric_curves
 from dashboard.widgets import format_seconds, page_path, run_progress, status_label
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.config import ConfigError, RunConfig
-from core.datasets import dataset_info, list_datasets
-from core.models import list_models
-from core.optimization import OPTIMIZERS, SCHEDULES
+from core.data.registry import dataset_info, list_datasets
+from core.models.registry import list_models
+from core.runs.optimization import OPTIMIZERS, SCHEDULES
 
 BATCH_SIZES = [8, 16, 32, 64, 128, 256, 512]
 

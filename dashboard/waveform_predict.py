@@ -390,7 +390,7 @@ def _evaluate_view(picker) -> None:
 
 def _evaluate(picker, name: str, split: str, options: PickOptions):
     from core.seismic.evaluation import evaluate_windows
-    from core.seismic.picking_task import load_splits
+    from core.tasks.picking import load_splits
 
     try:
         train, val, test, rate = load_splits(name)

@@ -16,8 +16,7 @@ import itertools
 import numpy as np
 import streamlit as st
 
-from core.datasets import DatasetError
-from core.seismic.augment import WAVEFORM_OPS, WaveformPipeline, preview
+from core.data.registry import DatasetError
 from core.seismic.labels import LABEL_SHAPES, make_labels
 from core.seismic.obspy_source import DETREND_KINDS, FILTER_KINDS, obspy_filter
 from core.seismic.sources import load_waveform_dataset
@@ -28,6 +27,7 @@ from core.seismic.stats import (
     snr_db,
     sp_times,
 )
+from core.seismic.waveform_augment import WAVEFORM_OPS, WaveformPipeline, preview
 from dashboard.waveform_figures import (
     bar_figure,
     histogram_figure,
@@ -243,7 +243,7 @@ def render_waveform_augment(dataset_name: str) -> list[dict] | None:
             st.caption("; ".join(lines) if lines else "unchanged")
         st.caption(
             "Variant v is exactly what training feeds the model for this training window in "
-            "epoch v with this seed (core.seismic.augment.element_rng(seed, epoch, index))."
+            "epoch v with this seed."
         )
         with st.expander("The pipeline as training runs it"):
             st.code(str(pipeline), language=None)

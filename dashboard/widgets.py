@@ -7,8 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.launcher import open_store
-from core.store import Run, RunStore
+from core.runs.launcher import open_store
+from core.runs.store import Run, RunStore
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 

@@ -1,13 +1,13 @@
 """Augment page: compose an augmentation pipeline, preview it on real samples, use it to train.
 
 The preview runs exactly the code training runs: variant v of sample i is what the model sees
-for that training example in epoch v with this seed (see core.augment).
+for that training example in epoch v with this seed (see core.augment.pipeline).
 """
 
 import streamlit as st
 
-from core.datasets import DatasetError, list_datasets, load_dataset
-from core.image_stats import sample_indices
+from core.data.registry import DatasetError, list_datasets, load_dataset
+from core.data.stats import sample_indices
 from dashboard.image_figures import thumbnail
 from dashboard.widgets import page_path
 
@@ -79,7 +79,7 @@ if datasets[name].kind == "waveform":
     render_waveform_augment(name)
     st.stop()
 
-from core.augment import OPS, AugmentPipeline, preview  # noqa: E402 - TensorFlow only here
+from core.augment.pipeline import OPS, AugmentPipeline, preview  # noqa: E402 - TensorFlow only here
 
 try:
     data = cached_dataset(name)

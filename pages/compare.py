@@ -5,7 +5,7 @@ hyperparameters against the best validation metric, and rename, tag, note, clone
 import streamlit as st
 
 from core import paths
-from core.compare import (
+from core.runs.compare import (
     best_metric,
     curve,
     differing_keys,
@@ -13,7 +13,7 @@ from core.compare import (
     metric_names,
     with_defaults,
 )
-from core.run_queries import (
+from core.runs.queries import (
     RunFilter,
     delete_run_with_artifacts,
     distinct_values,

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from core.datasets import DatasetError, dataset_info, list_datasets, load_dataset
-from core.image_stats import class_counts, mean_images, pixel_statistics, sample_indices
+from core.data.registry import DatasetError, dataset_info, list_datasets, load_dataset
+from core.data.stats import class_counts, mean_images, pixel_statistics, sample_indices
 from dashboard.image_figures import class_histogram, thumbnail
 
 GRID_SIZE = 24
@@ -19,7 +19,7 @@ def cached_dataset(name: str, version: str = ""):
     """Shared by all sessions; arrays are read-only for pages. `version` changes when a
     folder's files change, so an edited folder is read again."""
     if name.startswith("folder:"):
-        from core.image_sources import load_folder
+        from core.data.folder import load_folder
 
         return load_folder(name.split(":", 1)[1], name)  # not the per-process lru_cache
     return load_dataset(name)
@@ -28,7 +28,7 @@ def cached_dataset(name: str, version: str = ""):
 def import_with_progress(name: str) -> str:
     """First use of a folder in this session: import it with a progress bar. The import leaves
     a decoded cache on disk, so the cached load that follows is quick."""
-    from core.image_sources import folder_version, import_folder, parse_folder_spec
+    from core.data.folder import folder_version, import_folder, parse_folder_spec
 
     done = st.session_state.setdefault("imported-folders", set())
     version = folder_version(name.split(":", 1)[1])

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.datasets import list_datasets
+from core.data.registry import list_datasets
 from dashboard.widgets import get_store, page_path, runs_table_rows
 
 st.title("TF Lab")

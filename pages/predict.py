@@ -3,21 +3,21 @@
 import streamlit as st
 
 from core import paths
-from core.images import ImageError, decode_image
+from core.data.decode import ImageError, decode_image
 from dashboard.figures import top_k_bar
 from dashboard.widgets import get_store, page_path
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model ...")
 def load_model(run_id: str):
-    from core.predict import load_run_model
+    from core.tasks.image_predict import load_run_model
 
     return load_run_model(paths.run_dir(run_id))
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def test_split(dataset: str):
-    from core.datasets import load_dataset
+    from core.data.registry import load_dataset
 
     data = load_dataset(dataset)
     return data.x_test, data.y_test, list(data.info.class_names)
@@ -58,7 +58,7 @@ if is_reconstruction_run(paths.run_dir(run_id)):  # denoising autoencoder: its o
     render_reconstruction(run_id, paths.run_dir(run_id))
     st.stop()
 
-from core.predict import PredictError, predict_top_k  # noqa: E402 - TensorFlow only when needed
+from core.tasks.image_predict import PredictError, predict_top_k  # noqa: E402 - TensorFlow only when needed
 
 try:
     loaded = load_model(run_id)

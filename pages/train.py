@@ -5,8 +5,8 @@ The run id lives in the URL (?run=...), so a refresh or a shared link shows the 
 
 import streamlit as st
 
-from core import launcher
 from core.config import ConfigError, RunConfig
+from core.runs import launcher
 from dashboard.run_panel import render_run_panel
 from dashboard.train_form import run_config_form
 from dashboard.widgets import get_store, runs_table_rows
@@ -92,8 +92,8 @@ def _open_selected_run() -> None:
 
 def model_overview() -> None:
     """Layers, parameters and a layer diagram of any model, built on demand."""
-    from core.datasets import dataset_info, list_datasets
-    from core.models import list_models
+    from core.data.registry import dataset_info, list_datasets
+    from core.models.registry import list_models
 
     with st.expander("Model overview: layers, parameters, diagram"):
         model = st.selectbox("Model", [m.name for m in list_models()], key="overview-model")

@@ -9,8 +9,14 @@ import pytest
 
 from core.config import RunConfig
 
-TINY = {"dataset": "digits", "model": "cnn", "epochs": 1, "batch_size": 32,
-        "max_train_examples": 64, "model_settings": {"filters": [8], "dense_units": 16}}
+TINY = {
+    "dataset": "digits",
+    "model": "cnn",
+    "epochs": 1,
+    "batch_size": 32,
+    "max_train_examples": 64,
+    "model_settings": {"filters": [8], "dense_units": 16},
+}
 
 
 def wait_until(predicate, timeout: float = 60.0, every: float = 0.2):
@@ -47,7 +53,7 @@ def runs_root(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory) -> tuple[Path, str]:
     """(runs folder, run id) of one tiny run trained to the end through the launcher."""
-    from core import launcher
+    from core.runs import launcher
 
     root = tmp_path_factory.mktemp("finished-runs")
     run_id = launcher.launch(RunConfig(**TINY), root)

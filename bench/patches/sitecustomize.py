@@ -70,9 +70,9 @@ def _lean_tensorboard(module) -> None:
 
 AFTER_IMPORT = {}
 if "held_connection" in PATCHES:
-    AFTER_IMPORT["core.store"] = _held_connection
+    AFTER_IMPORT["core.runs.store"] = _held_connection
 if "flush_epoch_tail" in PATCHES:
-    AFTER_IMPORT["core.callbacks"] = _flush_epoch_tail
+    AFTER_IMPORT["core.runs.callbacks"] = _flush_epoch_tail
 if "no_backup" in PATCHES:
     AFTER_IMPORT["keras.src.callbacks.backup_and_restore"] = _no_backup
 if "lean_tensorboard" in PATCHES:

@@ -2,12 +2,13 @@
 
 Names:
   synthetic                     built in, no download: 2,000 generated 30 s windows (seed 0)
-  phasenet:<folder>             a PhaseNet-style folder of .npz windows (core.seismic.npz_source),
+  phasenet:<folder>             a PhaseNet-style folder of .npz windows (core.seismic.phasenet_npz),
                                 relative to the data root (core.paths.data_root()) or an
                                 absolute path inside it; anything outside the root is refused
   phasenet:ncedc-sample         the 103 real NCEDC windows in ../shared/data/ncedc-phasenet,
                                 only when that folder exists (tests and benchmarks use it)
-  tfrecord-waveform:<pattern>   TFRecord files (core.seismic.tfrecord), glob inside the data root
+  tfrecord-waveform:<pattern>   TFRecord files (core.seismic.waveform_tfrecord), a glob inside
+                                the data root
 
 Every window is (samples, 3) float32, channels E, N, Z; classes are noise, P, S per sample.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.datasets import DatasetError, DatasetInfo
+from core.data.registry import DatasetError, DatasetInfo
 from core.paths import REPO_ROOT, data_root
 from core.seismic.windows import WaveformSet
 
@@ -71,7 +72,7 @@ class WaveformDataset:
 
 
 def is_waveform_name(name: str) -> bool:
-    """True for names this registry handles (so core.datasets can route to it)."""
+    """True for names this registry handles (so core.data.registry can route to it)."""
     return name in WAVEFORM_BUILTIN or name.partition(":")[0] in PREFIXES
 
 
@@ -89,7 +90,7 @@ def waveform_dataset_info(name: str) -> DatasetInfo:
         return WAVEFORM_BUILTIN[name]
     source, spec = _split_name(name)
     if source == "phasenet":
-        from core.seismic.npz_source import read_npz_window
+        from core.seismic.phasenet_npz import read_npz_window
 
         folder = resolve_folder(spec)
         files = sorted(folder.glob("*.npz"))
@@ -119,7 +120,7 @@ def load_waveform_dataset(name: str) -> WaveformDataset:
         return split_waveforms(WAVEFORM_BUILTIN[name], wset)
     source, spec = _split_name(name)
     if source == "phasenet":
-        from core.seismic.npz_source import load_npz_folder
+        from core.seismic.phasenet_npz import load_npz_folder
 
         folder = resolve_folder(spec)
         try:
@@ -133,7 +134,7 @@ def load_waveform_dataset(name: str) -> WaveformDataset:
             wset.data.shape[1],
         )
         return split_waveforms(info, wset, report=report)
-    from core.seismic.tfrecord import read_waveform_tfrecords
+    from core.seismic.waveform_tfrecord import read_waveform_tfrecords
 
     pattern = resolve_pattern(spec)
     try:

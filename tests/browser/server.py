@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from core.store import RunStore, pid_alive
+from core.runs.store import RunStore, pid_alive
 
 REPO = Path(__file__).resolve().parents[2]
 STREAMLIT = REPO / ".venv" / "bin" / "streamlit"

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from core.config import RunConfig
-from core.store import RunStore, pid_alive
+from core.runs.store import RunStore, pid_alive
 from tests.browser.server import (
     TEST_BUDGET_S,
     VIEWPORT,

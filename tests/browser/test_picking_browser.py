@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from core.store import RunStore
+from core.runs.store import RunStore
 from tests.browser.server import (
     TEST_BUDGET_S,
     VIEWPORT,

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from core.store import RunStore
+from core.runs.store import RunStore
 from tests.browser.server import (
     SCREENSHOTS,
     TEST_BUDGET_S,

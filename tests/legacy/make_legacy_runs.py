@@ -24,7 +24,8 @@ OUT = Path(__file__).resolve().parents[1] / "data" / "legacy_runs"
 CNN = {"dataset": "digits", "model": "cnn", "epochs": 1, "batch_size": 32,
        "max_train_examples": 64, "model_settings": {"filters": [8], "dense_units": 16}}  # fmt: skip
 PICKER = {"dataset": "synthetic", "model": "phasenet", "epochs": 1, "batch_size": 8,
-          "max_train_examples": 32, "model_settings": {"filters": [4, 6], "kernel_size": 5}}  # fmt: skip
+          "max_train_examples": 32,
+          "model_settings": {"filters": [4, 6], "kernel_size": 5}}  # fmt: skip
 
 
 def wait(store, run_id, statuses, timeout=300):

@@ -2,7 +2,8 @@
 
 The page reaches st.page_link ("Go to Train"), which only works for pages registered with
 st.navigation, so it is opened through dashboard/app.py and switch_page. The preview runs the
-real TensorFlow ops (core.augment), so the first test of a session pays TensorFlow's import.
+real TensorFlow ops (core.augment.pipeline), so the first test of a session pays TensorFlow's
+import.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.launcher import PARENT_CUDA_ENV
+from core.runs.launcher import PARENT_CUDA_ENV
 from dashboard.widgets import get_store
 
 REPO = Path(__file__).resolve().parents[2]

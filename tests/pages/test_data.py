@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.launcher import PARENT_CUDA_ENV
+from core.runs.launcher import PARENT_CUDA_ENV
 from dashboard.widgets import get_store
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.store import Run
+from core.runs.store import Run
 from dashboard.figures import TRAIN_COLOUR, VAL_COLOUR, metric_curves, top_k_bar
 from dashboard.widgets import (
     format_seconds,

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.datasets import list_datasets
-from core.launcher import PARENT_CUDA_ENV
-from core.store import RunStore
+from core.data.registry import list_datasets
+from core.runs.launcher import PARENT_CUDA_ENV
+from core.runs.store import RunStore
 from dashboard.widgets import get_store
 from tests.conftest import TINY
 

@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.launcher import PARENT_CUDA_ENV
-from core.store import RunStore
+from core.runs.launcher import PARENT_CUDA_ENV
+from core.runs.store import RunStore
 from dashboard.widgets import get_store
 from tests.conftest import TINY
 

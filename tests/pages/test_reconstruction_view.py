@@ -4,8 +4,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core import launcher
 from core.config import RunConfig
+from core.runs import launcher
 from dashboard.widgets import get_store
 from tests.conftest import wait_for_end
 

@@ -2,7 +2,7 @@
 
 The page reaches st.page_link (the run panel links to "clone this run"), which only works for
 pages registered with st.navigation, so it is opened through dashboard/app.py and switch_page.
-Workers are not started here (core.launcher._spawn is replaced by a recorder) except through
+Workers are not started here (core.runs.launcher._spawn is replaced by a recorder) except through
 the session-wide `finished_run` fixture; tests/browser drives a real run end to end.
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import launcher
-from core.launcher import PARENT_CUDA_ENV
-from core.store import RunStore
+from core.runs import launcher
+from core.runs.launcher import PARENT_CUDA_ENV
+from core.runs.store import RunStore
 from dashboard.widgets import get_store
 from tests.conftest import TINY
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.launcher import PARENT_CUDA_ENV
+from core.runs.launcher import PARENT_CUDA_ENV
+from core.runs.store import RunStore
 from core.seismic.picking import Pick
-from core.store import RunStore
 from dashboard.waveform_predict import is_picking_run, picking_figure, residual_figure
 from dashboard.widgets import get_store
 from tests.core.seismic.picking_helpers import save_tiny_run

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from core.images import IMAGE_FORMATS, ImageError, decode_image
+from core.data.decode import IMAGE_FORMATS, ImageError, decode_image
 
 EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n"
 

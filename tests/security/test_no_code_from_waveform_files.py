@@ -9,10 +9,10 @@ import obspy
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.cli import main
+from core.cli.main import main
+from core.runs.store import RunStore
 from core.seismic.obspy_source import WaveformError, read_stream_bytes, read_stream_file
 from core.seismic.waveform_formats import ALLOWED_FORMATS, allowed_formats, detect_format
-from core.store import RunStore
 from tests.core.seismic.picking_helpers import save_tiny_run
 from tests.security.hostile_files import obspy_pickle
 

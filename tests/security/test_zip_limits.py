@@ -7,10 +7,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from core.datasets import DatasetError
-from core.npz_source import _open_npz
-from core.seismic.npz_source import read_npz_window
-from core.zip_limits import ZipLimitError, check_zip
+from core.data.npz import _open_npz
+from core.data.registry import DatasetError
+from core.data.zip_limits import ZipLimitError, check_zip
+from core.seismic.phasenet_npz import read_npz_window
 
 
 def bomb(path, megabytes=300):

@@ -76,7 +76,7 @@ def save_tiny_run(
     root: Path, run_id: str = "run-pick", window: int = 400, task: str = "picking"
 ) -> Path:
     """A run folder with an untrained tiny PhaseNet (model.keras) and its model.json."""
-    from core.seismic.phasenet import PhaseNetSettings, build_phasenet
+    from core.models.zoo.phasenet import PhaseNetSettings, build_phasenet
 
     folder = root / run_id
     folder.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from core.datasets import DatasetError
+from core.data.registry import DatasetError
 from core.seismic import sources
 from core.seismic.sources import (
     WAVEFORM_BUILTIN,
@@ -15,7 +15,7 @@ from core.seismic.sources import (
     load_waveform_dataset,
     waveform_dataset_info,
 )
-from core.seismic.tfrecord import write_waveform_tfrecords
+from core.seismic.waveform_tfrecord import write_waveform_tfrecords
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfiltfilt
 
-from core.seismic.augment import (
+from core.seismic.synthetic import synthetic_event
+from core.seismic.waveform_augment import (
     WAVEFORM_OPS,
     AddNoise,
     AmplitudeScale,
@@ -25,7 +26,6 @@ from core.seismic.augment import (
     element_rng,
     preview,
 )
-from core.seismic.synthetic import synthetic_event
 from core.seismic.windows import WaveformWindow
 
 ALL_OPS = [

@@ -1,0 +1,1 @@
+"""Augmentation: the op protocol and seeded pipeline image and waveform ops share; image ops."""

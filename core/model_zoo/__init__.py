@@ -1,4 +1,0 @@
-"""Model builders of the registry (core.models): one settings dataclass and builder per model.
-
-Modules import keras only inside their builders, so listing the registry stays cheap.
-"""

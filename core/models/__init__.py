@@ -1,0 +1,1 @@
+"""Models: the registry (name -> settings dataclass and builder), summaries, the zoo of builders."""

@@ -1,0 +1,101 @@
+"""Start, stop and resume runs, each in its own detached process (never a fork of this one)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+from core import paths
+from core.config import RunConfig
+from core.runs.store import RunStore
+
+# The dashboard hides GPUs from its own process; workers get the original setting back.
+PARENT_CUDA_ENV = "TFLAB_PARENT_CUDA_VISIBLE_DEVICES"
+
+
+def open_store(root: Path | None = None) -> RunStore:
+    """The run store of a runs folder (default: core.paths.runs_dir())."""
+    return RunStore((root or paths.runs_dir()) / "runs.sqlite")
+
+
+def launch(config: RunConfig, root: Path | None = None, group_id: str | None = None) -> str:
+    """Record a queued run, write its config, start its worker; returns the run id."""
+    config.validate()
+    root = root or paths.runs_dir()
+    store = open_store(root)
+    run_id = store.create_run(config.to_dict(), config.name, group_id=group_id)
+    folder = paths.run_dir(run_id, root)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(config.to_json())
+    _spawn(store, run_id, root)
+    return run_id
+
+
+def launch_kfold(config: RunConfig, k: int, root: Path | None = None) -> list[str]:
+    """K-fold cross-validation: K runs in one group, run i validates on fold i of K."""
+    if k < 2:
+        raise ValueError("K-fold cross-validation needs k >= 2")
+    group = f"kfold-{uuid.uuid4().hex[:8]}"
+    base = config.to_dict()
+    ids = []
+    for fold in range(k):
+        fold_config = RunConfig.from_dict(
+            {
+                **base,
+                "k_folds": k,
+                "fold": fold,
+                "name": f"{config.name or 'kfold'} fold {fold + 1}/{k}",
+            }
+        )
+        ids.append(launch(fold_config, root, group_id=group))
+    return ids
+
+
+def resume(run_id: str, root: Path | None = None) -> None:
+    """Start an interrupted run again; Keras' BackupAndRestore continues at its last epoch."""
+    root = root or paths.runs_dir()
+    store = open_store(root)
+    run = store.get_run(run_id)
+    if run is None:
+        raise ValueError(f"no run {run_id}")
+    if run.status != "interrupted":
+        raise ValueError(f"run {run_id} is {run.status}; only interrupted runs can be resumed")
+    store.requeue(run_id)
+    store.add_event(run_id, "resume requested")
+    _spawn(store, run_id, root)
+
+
+def stop(run_id: str, root: Path | None = None) -> None:
+    """Ask a run to stop after its current batch (the worker reads the flag)."""
+    open_store(root).request_stop(run_id)
+
+
+def _spawn(store: RunStore, run_id: str, root: Path) -> subprocess.Popen:
+    folder = paths.run_dir(run_id, root)
+    env = dict(os.environ)
+    if PARENT_CUDA_ENV in env:
+        original = env.pop(PARENT_CUDA_ENV)
+        if original:
+            env["CUDA_VISIBLE_DEVICES"] = original
+        else:
+            env.pop("CUDA_VISIBLE_DEVICES", None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.REPO_ROOT), env.get("PYTHONPATH")]))
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with open(folder / "worker.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "core.runs.worker", "--run-id", run_id, "--runs-dir", str(root)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # survives the dashboard's restart and its Ctrl-C
+            close_fds=True,
+            cwd=paths.REPO_ROOT,
+            env=env,
+        )
+    store.set_pid(run_id, proc.pid)
+    threading.Thread(target=proc.wait, daemon=True).start()  # reap it, no zombie
+    return proc

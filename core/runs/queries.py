@@ -1,0 +1,92 @@
+"""Run lists for big stores: filtered, paged queries and run deletion with artifacts.
+
+Queries use the runs table's indexes and never load metrics, so listing stays fast with
+thousands of runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.runs.store import Run, RunStore, _to_run
+
+
+@dataclass
+class RunFilter:
+    """What a runs list shows; empty fields match everything."""
+
+    text: str = ""  # substring of id, name or note
+    status: str = ""
+    model: str = ""
+    dataset: str = ""
+    tag: str = ""
+
+
+def search_runs(
+    store: RunStore, where: RunFilter, limit: int = 50, offset: int = 0
+) -> tuple[list[Run], int]:
+    """(one page of matching runs, newest first; total number of matches)."""
+    clauses, args = [], []
+    if where.text:
+        clauses.append("(id LIKE ? OR name LIKE ? OR note LIKE ?)")
+        args += [f"%{where.text}%"] * 3
+    for column in ("status", "model", "dataset"):
+        value = getattr(where, column)
+        if value:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    if where.tag:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE json_each.value = ?)")
+        args.append(where.tag)
+    condition = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    with store._connect() as db:
+        total = db.execute(f"SELECT COUNT(*) FROM runs{condition}", args).fetchone()[0]
+        rows = db.execute(
+            f"SELECT * FROM runs{condition} ORDER BY created DESC LIMIT ? OFFSET ?",
+            (*args, limit, offset),
+        ).fetchall()
+    return [_to_run(r) for r in rows], total
+
+
+def distinct_values(store: RunStore) -> dict[str, list[str]]:
+    """The models, datasets, statuses and tags that occur, for filter drop-downs."""
+    out = {}
+    with store._connect() as db:
+        for column in ("model", "dataset", "status"):
+            out[column] = [
+                r[0] for r in db.execute(f"SELECT DISTINCT {column} FROM runs ORDER BY {column}")
+            ]
+        out["tag"] = [
+            r[0]
+            for r in db.execute(
+                "SELECT DISTINCT json_each.value FROM runs, json_each(runs.tags) ORDER BY 1"
+            )
+        ]
+    return out
+
+
+def get_runs(store: RunStore, run_ids: list[str]) -> list[Run]:
+    """The runs with these ids, in the given order (unknown ids are left out)."""
+    if not run_ids:
+        return []
+    marks = ",".join("?" * len(run_ids))
+    with store._connect() as db:
+        rows = db.execute(f"SELECT * FROM runs WHERE id IN ({marks})", run_ids).fetchall()
+    found = {r["id"]: _to_run(r) for r in rows}
+    return [found[i] for i in run_ids if i in found]
+
+
+def delete_run_with_artifacts(store: RunStore, run_id: str, root: Path) -> None:
+    """Remove a finished run from the store and its folder from disk; refuses active runs."""
+    run = store.get_run(run_id)
+    if run is None:
+        raise ValueError(f"no run {run_id}")
+    if run.is_active:
+        raise ValueError(f"run {run_id} is {run.status}: stop it before deleting it")
+    folder = (root / run_id).resolve()
+    if folder.parent != root.resolve():
+        raise ValueError(f"refusing to delete {folder}: not inside the runs folder")
+    store.delete_run(run_id)
+    shutil.rmtree(folder, ignore_errors=True)

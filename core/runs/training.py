@@ -1,0 +1,104 @@
+"""One training run, start to finish, inside a worker process (see core.runs.worker).
+
+Order matters: GPU settings first, then seeds, data and model (from the model's task), fit,
+evaluate, save. Every outcome ends in the store as succeeded, stopped or failed.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+from core.config import RunConfig
+from core.runs.optimization import OPTIMIZERS  # noqa: F401 - re-exported for pages and the CLI
+from core.runs.store import RunStore
+
+
+def train_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) -> dict:
+    """Train `config` as run `run_id`, writing artifacts to run_dir; returns the final metrics."""
+    from core.devices import apply_device_settings
+
+    for note in apply_device_settings(config.devices):  # before anything else touches TF
+        store.add_event(run_id, note)
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from core.runs.callbacks import StoreCallback
+    from core.models.registry import model_spec
+    from core.runs.optimization import apply_weight_regularization, make_optimizer, training_callbacks
+    from core.tasks.base import prepare_task
+    from core.runs.trainer_model import GradNormTrainer
+
+    keras.utils.set_random_seed(config.seed)
+    task = prepare_task(model_spec(config.model).task, config)
+    from core.models.registry import model_notes
+
+    for note in model_notes(task.model):  # e.g. which transfer-learning weights were used
+        store.add_event(run_id, note)
+    regularized = apply_weight_regularization(task.model, config.l1, config.l2)
+    if regularized:
+        store.add_event(run_id, f"L1={config.l1} L2={config.l2} on {regularized} kernels")
+    trainer = GradNormTrainer(task.model)
+    total_steps = task.steps_per_epoch * config.epochs
+    trainer.compile(
+        optimizer=make_optimizer(config, total_steps), loss=task.loss, metrics=task.metrics
+    )
+    _write_json(run_dir / "model.json", task.meta)
+    _write_json(
+        run_dir / "environment.json",
+        {
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+            "data_fingerprint": task.fingerprint,
+            "train_examples": task.train_examples,
+        },
+    )
+
+    streamer = StoreCallback(store, run_id, task.steps_per_epoch)
+    callbacks = [
+        *task.callbacks,
+        *training_callbacks(config),
+        streamer,
+        keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
+        # last: an epoch is in the store before its resume checkpoint exists, so a kill in
+        # between repeats the epoch instead of losing its metrics
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
+    ]
+    store.add_event(
+        run_id,
+        f"training {config.model} on {config.dataset}: "
+        f"{task.train_examples} examples, {task.steps_per_epoch} steps per epoch, "
+        f"optimizer {config.optimizer}, schedule {config.lr_schedule}",
+    )
+    trainer.fit(
+        task.train_ds,
+        validation_data=task.val_ds,
+        epochs=config.epochs,
+        callbacks=callbacks,
+        class_weight=task.class_weight,
+        verbose=0,
+        shuffle=False,
+    )
+    if config.ema_momentum:
+        trainer.optimizer.finalize_variable_values(trainer.trainable_variables)  # use EMA weights
+
+    epochs = store.epoch_metrics(run_id)
+    metrics = {
+        k: v for k, v in (epochs[-1] if epochs else {}).items() if k not in ("epoch", "wall_time")
+    }
+    if task.test_ds is not None and not streamer.stopped_by_user:
+        test = trainer.evaluate(task.test_ds, verbose=0, return_dict=True)
+        metrics.update({f"test_{k}": float(v) for k, v in test.items() if k != "grad_norm"})
+    saved = task.export(task.model) if task.export else task.model
+    saved.save(run_dir / "model.keras")
+    store.set_final_metrics(run_id, metrics)
+    return metrics
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2))

@@ -1,0 +1,75 @@
+"""Worker process of one run: `python -m core.runs.worker --run-id ID --runs-dir DIR`.
+
+Started by core.runs.launcher in its own session; beats a heartbeat into the store every second and
+ends the run as succeeded, stopped or failed. SIGTERM asks the run to stop after its batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+import traceback
+from pathlib import Path
+
+from core.config import RunConfig
+from core.runs.store import RunStore
+
+HEARTBEAT_EVERY_S = 1.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--run-id", required=True)
+    parser.add_argument("--runs-dir", required=True)
+    args = parser.parse_args(argv)
+    runs_dir = Path(args.runs_dir)
+    store = RunStore(runs_dir / "runs.sqlite")
+    return run_worker(store, args.run_id, runs_dir / args.run_id)
+
+
+def run_worker(store: RunStore, run_id: str, run_dir: Path) -> int:
+    """Run one training job to its end; the exit code is 0 unless it failed."""
+    run = store.get_run(run_id)
+    if run is None:
+        print(f"no run {run_id} in {store.path}")
+        return 2
+    keeper = store.keep_open()  # makes each metrics flush cheap (see RunStore.keep_open)
+    store.mark_started(run_id, os.getpid())
+    done = threading.Event()
+    threading.Thread(target=_beat, args=(store, run_id, done), daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: store.request_stop(run_id))
+    try:
+        from core.runs.training import train_run
+
+        metrics = train_run(RunConfig.from_dict(run.config), store, run_id, run_dir)
+        status = "stopped" if store.stop_requested(run_id) else "succeeded"
+        store.add_event(
+            run_id,
+            f"{status}: "
+            + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float)),
+        )
+        store.set_status(run_id, status)
+        return 0
+    except BaseException as err:  # noqa: BLE001 - every failure must reach the store
+        traceback.print_exc()
+        message = f"{type(err).__name__}: {err}".strip()
+        store.add_event(run_id, message, level="error")
+        store.set_status(run_id, "failed", error=message[:2000])
+        return 1
+    finally:
+        done.set()
+        keeper.close()
+
+
+def _beat(store: RunStore, run_id: str, done: threading.Event) -> None:
+    while not done.wait(HEARTBEAT_EVERY_S):
+        try:
+            store.beat(run_id)
+        except Exception:  # noqa: BLE001 - a busy store must not kill the heartbeat
+            pass
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

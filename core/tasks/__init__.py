@@ -1,0 +1,1 @@
+"""Training tasks (classification, reconstruction, picking): config -> data, model, loss."""

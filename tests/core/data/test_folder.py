@@ -1,0 +1,508 @@
+"""Folder, npz and Keras-cache datasets: formats, bad files, path confinement, caching."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import pickle
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.data import decode as images
+from core.data import keras_cache as keras_datasets
+from core.data.folder import import_folder, parse_folder_spec, resolve_data_path
+from core.data.registry import (
+    BUILTIN,
+    DatasetError,
+    ImageDataset,
+    dataset_info,
+    list_datasets,
+    load_dataset,
+)
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch) -> Path:
+    """An empty data root that core.paths.data_root() points at; load_dataset's cache cleared."""
+    path = tmp_path / "data"
+    path.mkdir()
+    monkeypatch.setenv("TFLAB_DATA_ROOT", str(path))
+    load_dataset.cache_clear()
+    yield path
+    load_dataset.cache_clear()
+
+
+def all_examples(ds: ImageDataset) -> tuple[np.ndarray, np.ndarray]:
+    x = np.concatenate([ds.x_train, ds.x_val, ds.x_test])
+    return x, np.concatenate([ds.y_train, ds.y_val, ds.y_test])
+
+
+def save(img: Image.Image, path: Path, fmt: str | None = None, **kwargs) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, fmt, **kwargs)
+    return path
+
+
+def rgb(colour, size=(40, 30)) -> Image.Image:
+    return Image.new("RGB", size, colour)
+
+
+def exif_rotated_jpeg(path: Path) -> None:
+    """40x20 stored with red top / blue bottom, EXIF orientation 6: shown blue left / red right."""
+    img = rgb((255, 0, 0), (40, 20))
+    img.paste((0, 0, 255), (0, 10, 40, 20))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    save(img, path, "JPEG", exif=exif, quality=95)
+
+
+def truncated_jpeg(path: Path) -> None:
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(noise).save(buf, "JPEG")
+    path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+
+
+def mixed_folder(root: Path) -> Path:
+    """pets/a: png, jpeg, gif, bmp; pets/b: palette, RGBA, L, EXIF jpeg and four bad files."""
+    pets = root / "pets"
+    save(rgb((200, 30, 30)), pets / "a" / "red.png")
+    save(rgb((30, 200, 30)), pets / "a" / "green.jpg", "JPEG")
+    save(rgb((30, 30, 200)).convert("P"), pets / "a" / "blue.gif", "GIF")
+    save(rgb((200, 200, 30)), pets / "a" / "yellow.bmp", "BMP")
+    save(rgb((10, 120, 240)).quantize(8), pets / "b" / "palette.png")
+    save(Image.new("RGBA", (40, 30), (0, 255, 0, 128)), pets / "b" / "rgba.png")
+    save(Image.new("L", (40, 30), 77), pets / "b" / "gray.png")
+    exif_rotated_jpeg(pets / "b" / "rotated.jpg")
+    (pets / "b" / "empty.png").write_bytes(b"")
+    truncated_jpeg(pets / "b" / "truncated.jpg")
+    (pets / "b" / "notes.png").write_text("this is not an image")
+    save(Image.new("L", (200, 200), 0), pets / "b" / "bomb.png")  # 40,000 px > patched limit
+    return pets
+
+
+# --- folder import -------------------------------------------------------------------------
+
+
+def test_folder_import_reads_every_format_and_reports_bad_files(root, monkeypatch):
+    monkeypatch.setattr(images, "MAX_PIXELS", 10_000)
+    mixed_folder(root)
+    calls = []
+    ds = import_folder("pets", size=16, progress=lambda done, total: calls.append((done, total)))
+
+    assert ds.report.imported == {"a": 4, "b": 4}
+    reasons = dict(ds.report.skipped)
+    assert set(reasons) == {"b/empty.png", "b/truncated.jpg", "b/notes.png", "b/bomb.png"}
+    assert "empty" in reasons["b/empty.png"]
+    assert "truncated" in reasons["b/truncated.jpg"]
+    assert "not a readable image" in reasons["b/notes.png"]
+    assert "too large" in reasons["b/bomb.png"]
+    x, y = all_examples(ds)
+    assert x.shape == (8, 16, 16, 3) and x.dtype == np.float32
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert y.dtype == np.int64 and np.bincount(y).tolist() == [4, 4]
+    assert ds.info.class_names == ("a", "b") and ds.info.input_shape == (16, 16, 3)
+    assert calls[0] == (0, 12) and calls[-1] == (12, 12)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_pillow_decompression_bomb_is_skipped_not_fatal(root, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5_000)  # Pillow's own bomb guard
+    for i in range(3):
+        save(rgb((i * 50, 0, 0), (20, 20)), root / "set" / "small" / f"{i}.png")
+    save(rgb((0, 0, 0), (120, 120)), root / "set" / "small" / "huge.png")  # 14,400 px
+    ds = import_folder("set", size=8)
+    assert ds.report.imported == {"small": 3}
+    assert "decompression bomb" in dict(ds.report.skipped)["small/huge.png"]
+
+
+def test_exif_orientation_and_channel_conversions(root):
+    mixed_folder(root)
+    (root / "pets" / "b" / "bomb.png").unlink()
+    ds = import_folder("pets", size=16)
+    x, y = all_examples(ds)
+    rotated = [im for im in x if im[8, 2, 2] > 0.8 and im[8, 13, 0] > 0.8]  # blue left, red right
+    assert len(rotated) == 1, "EXIF orientation was not applied"
+    gray = [im for im in x if np.allclose(im, 77 / 255, atol=1 / 255)]
+    assert len(gray) == 1 and gray[0].shape == (16, 16, 3)  # L converted to RGB
+    rgba = [im for im in x if np.allclose(im, [0, 1, 0], atol=1 / 255)]
+    assert len(rgba) == 1  # alpha dropped, colour kept
+
+
+def test_channels_follow_the_data_or_the_name(root):
+    save(Image.new("L", (20, 20), 10), root / "gray" / "a" / "0.png")
+    save(Image.new("L", (20, 20), 200), root / "gray" / "b" / "0.png")
+    gif = Image.new("P", (20, 20), 3)
+    gif.putpalette([v for i in range(256) for v in (i, i, i)])
+    save(gif, root / "gray" / "b" / "1.gif", "GIF")
+    assert import_folder("gray", size=8).info.input_shape == (8, 8, 1)
+    assert load_dataset("folder:gray@8x3").x_train.shape[1:] == (8, 8, 3)
+    save(rgb((1, 2, 250), (20, 20)), root / "gray" / "a" / "colour.png")
+    assert import_folder("gray", size=8).info.input_shape == (8, 8, 3)
+    assert load_dataset("folder:gray@8x1").x_train.shape[1:] == (8, 8, 1)
+
+
+def test_second_import_reads_the_cache_and_a_changed_folder_invalidates_it(root, monkeypatch):
+    for i in range(6):
+        kind = "cat" if i % 2 else "dog"
+        save(rgb((i * 40, 0, 0), (10, 10)), root / "pets" / kind / f"{i}.png")
+    first = import_folder("pets", size=8)
+    assert first.report.from_cache is False
+    assert len(list((root / ".cache").glob("folder-*.npz"))) == 1
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded again although the folder did not change")
+
+    decode_image = images.decode_image
+    monkeypatch.setattr(images, "decode_image", no_decoding)
+    calls = []
+    second = import_folder("pets", size=8, progress=lambda d, t: calls.append((d, t)))
+    assert second.report.from_cache is True and calls == [(6, 6)]
+    np.testing.assert_array_equal(first.x_train, second.x_train)
+    np.testing.assert_array_equal(first.y_test, second.y_test)
+
+    info = dataset_info("folder:pets@8")  # reads the cache's shape, not its arrays
+    assert info.input_shape == (8, 8, 3) and "6 images (0 files skipped)" in info.description
+    monkeypatch.setattr(images, "decode_image", decode_image)
+    save(rgb((9, 9, 9), (10, 10)), root / "pets" / "cat" / "new.png")
+    third = import_folder("pets", size=8)
+    assert third.report.from_cache is False and third.report.imported == {"cat": 4, "dog": 3}
+    assert len(list((root / ".cache").glob("folder-*.npz"))) == 1  # the stale cache was removed
+
+
+def test_load_dataset_and_dataset_info_dispatch_folder_names(root, monkeypatch):
+    for i in range(20):
+        save(rgb((i * 10, 0, 0), (12, 12)), root / "shapes" / f"c{i % 4}" / f"{i}.png")
+    (root / "shapes" / "loose.png").write_bytes(b"x")
+    (root / "shapes" / "c0" / ".DS_Store").write_bytes(b"junk")
+
+    decode_image = images.decode_image
+    monkeypatch.setattr(images, "decode_image", lambda *a, **k: pytest.fail("info decoded"))
+    info = dataset_info("folder:shapes@24")
+    assert info.input_shape == (24, 24, 3) and info.class_names == ("c0", "c1", "c2", "c3")
+    monkeypatch.setattr(images, "decode_image", decode_image)
+
+    ds = load_dataset("folder:shapes@24")
+    assert ds.info.name == "folder:shapes@24" and ds.split_sizes() == {
+        "train": 14,
+        "validation": 3,
+        "test": 3,
+    }
+    assert ds.report.skipped == [("loose.png", "not inside a class folder")]
+    assert load_dataset("folder:shapes@24") is ds  # lru_cache
+    load_dataset.cache_clear()
+    again = load_dataset("folder:shapes@24")
+    np.testing.assert_array_equal(ds.y_train, again.y_train)  # seeded split
+
+
+def test_folder_with_no_readable_image_fails_with_reasons(root):
+    (root / "junk" / "a").mkdir(parents=True)
+    (root / "junk" / "a" / "x.png").write_text("nope")
+    with pytest.raises(DatasetError, match="no readable images.*a/x.png"):
+        import_folder("junk")
+    (root / "flat").mkdir()
+    save(rgb((0, 0, 0)), root / "flat" / "one.png")
+    with pytest.raises(DatasetError, match="one sub-folder per class|own sub-folder"):
+        import_folder("flat")
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        ("pets", ("pets", 64, None)),
+        ("pets@32", ("pets", 32, None)),
+        ("pets@32x1", ("pets", 32, 1)),
+        ("me@home/pets@16x3", ("me@home/pets", 16, 3)),
+        ("me@home", ("me@home", 64, None)),
+    ],
+)
+def test_parse_folder_spec(spec, expected):
+    assert parse_folder_spec(spec) == expected
+
+
+@pytest.mark.parametrize("name", ["folder:pets@4", "folder:pets@9999", "folder:pets@32x2"])
+def test_bad_folder_options_are_refused(root, name):
+    with pytest.raises(DatasetError, match="size|channels"):
+        dataset_info(name)
+
+
+def test_unknown_names_list_the_choices():
+    with pytest.raises(DatasetError, match="digits.*folder:<path>"):
+        dataset_info("mnist")
+    with pytest.raises(DatasetError, match="give a path"):
+        load_dataset("folder:")
+    assert dataset_info("digits") is BUILTIN["digits"]
+
+
+# --- paths confined to the data root ---------------------------------------------------------
+
+
+@pytest.fixture
+def outside(tmp_path) -> Path:
+    """A valid class folder next to (not inside) the data root."""
+    for i in range(3):
+        save(rgb((0, 0, i), (8, 8)), tmp_path / "outside" / "a" / f"{i}.png")
+    return tmp_path / "outside"
+
+
+@pytest.mark.parametrize("how", ["dotdot", "absolute", "symlink", "dotdot_inside"])
+def test_paths_outside_the_data_root_are_refused(root, outside, how):
+    names = {
+        "dotdot": "folder:../outside",
+        "absolute": f"folder:{outside}",
+        "symlink": "folder:link",
+        "dotdot_inside": "folder:sub/../../outside@16",
+    }
+    (root / "sub").mkdir()
+    (root / "link").symlink_to(outside, target_is_directory=True)
+    for call in (dataset_info, load_dataset):
+        with pytest.raises(DatasetError, match="outside the data root"):
+            call(names[how])
+    with pytest.raises(DatasetError, match="outside the data root"):
+        import_folder(outside)
+
+
+def test_symlinks_inside_a_folder_that_point_outside_are_skipped(root, outside):
+    for i in range(3):
+        save(rgb((i, 0, 0), (8, 8)), root / "pets" / "cat" / f"{i}.png")
+    (root / "pets" / "cat" / "evil.png").symlink_to(outside / "a" / "0.png")
+    (root / "pets" / "dog").symlink_to(outside / "a", target_is_directory=True)
+    (root / "inside.png").write_bytes((root / "pets" / "cat" / "0.png").read_bytes())
+    (root / "pets" / "cat" / "ok.png").symlink_to(root / "inside.png")  # stays inside: used
+    ds = import_folder("pets", size=8)
+    assert ds.report.imported == {"cat": 4}
+    assert dict(ds.report.skipped) == {
+        "cat/evil.png": "links outside the data root",
+        "dog/": "links outside the data root",
+    }
+
+
+def test_relative_paths_start_at_the_data_root(root):
+    (root / "x").mkdir()
+    assert resolve_data_path("x") == root / "x"
+    assert resolve_data_path(root / "x") == root / "x"
+    with pytest.raises(DatasetError, match="not found"):
+        resolve_data_path("missing")
+
+
+# --- npz ------------------------------------------------------------------------------------
+
+
+def test_npz_uint8_images_keep_their_labels_through_the_split(root):
+    ids = np.arange(30)
+    x = np.broadcast_to(ids[:, None, None], (30, 5, 6)).astype(np.uint8)  # image i is all i
+    np.savez(root / "arr.npz", x=x, y=ids % 3)
+    ds = load_dataset("npz:arr.npz")
+    assert ds.info.input_shape == (5, 6, 1) and ds.info.class_names == ("0", "1", "2")
+    assert ds.split_sizes() == {"train": 21, "validation": 4, "test": 5}
+    images_, labels = all_examples(ds)
+    found = np.round(images_[:, 0, 0, 0] * 255).astype(int)
+    assert sorted(found) == list(range(30))
+    np.testing.assert_array_equal(labels, found % 3)
+    np.testing.assert_allclose(images_[:, 2, 3, 0], found / 255, atol=1e-7)
+
+
+def test_npz_custom_keys_float_images_and_class_names(root):
+    rng = np.random.default_rng(1)
+    x = rng.random((12, 4, 4, 3))
+    np.savez(
+        root / "f.npz",
+        images=x,
+        labels=(np.arange(12) % 2).reshape(12, 1),
+        class_names=np.array(["cat", "dog"]),
+    )
+    info = dataset_info("npz:f.npz#images,labels")
+    assert info.input_shape == (4, 4, 3) and info.class_names == ("cat", "dog")
+    ds = load_dataset("npz:f.npz#images,labels")
+    got, _ = all_examples(ds)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(np.sort(got.ravel()), np.sort(x.ravel()).astype(np.float32))
+
+    np.savez(root / "big.npz", x=x * 255, y=np.arange(12) % 2)  # float 0-255 is scaled
+    assert load_dataset("npz:big.npz").x_train.max() <= 1.0
+
+
+def _write_bad_npz(root: Path, case: str) -> Path:
+    path = root / f"{case}.npz"
+    ok_x, ok_y = np.zeros((6, 4, 4), np.uint8), np.zeros(6, np.int64)
+    if case == "missing_key":
+        np.savez(path, images=ok_x, y=ok_y)
+    elif case == "lengths":
+        np.savez(path, x=ok_x, y=np.zeros(5, np.int64))
+    elif case == "ndim":
+        np.savez(path, x=np.zeros((6, 16)), y=ok_y)
+    elif case == "nan":
+        bad = np.zeros((6, 4, 4))
+        bad[2, 1, 1] = np.nan
+        np.savez(path, x=bad, y=ok_y)
+    elif case == "inf":
+        np.savez(path, x=np.full((6, 4, 4), np.inf), y=ok_y)
+    elif case == "empty":
+        np.savez(path, x=np.zeros((0, 4, 4)), y=np.zeros(0))
+    elif case == "corrupt":
+        np.savez(path, x=ok_x, y=ok_y)
+        path.write_bytes(path.read_bytes()[:120])
+    elif case == "text":
+        path.write_text("x,y\n1,2\n")
+    elif case == "pickled":
+        np.savez(path, x=np.array([{"a": 1}] * 6, dtype=object), y=ok_y)
+    elif case == "negative":
+        np.savez(path, x=ok_x, y=-np.ones(6, np.int64))
+    elif case == "npy":
+        np.save(path, ok_x)
+        path.with_suffix(".npz.npy").rename(path)
+    elif case == "range":
+        np.savez(path, x=np.full((6, 4, 4), 300.0), y=ok_y)
+    return path
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing_key", "no array 'x'; it holds: images, y"),
+        ("lengths", "6 images but 5 labels"),
+        ("ndim", r"shape \(n, height, width\)"),
+        ("nan", "1 pixel values are NaN or infinite"),
+        ("inf", "NaN or infinite"),
+        ("empty", "empty"),
+        ("corrupt", "cannot be read|not a readable"),
+        ("text", "not an .npz file"),
+        ("pickled", "Python objects"),
+        ("negative", ">= 0"),
+        ("npy", "single array"),
+        ("range", "outside"),
+    ],
+)
+def test_bad_npz_files_fail_with_a_clear_error(root, case, message):
+    _write_bad_npz(root, case)
+    with pytest.raises(DatasetError, match=message):
+        load_dataset(f"npz:{case}.npz")
+
+
+def test_npz_info_reads_headers_and_checks_keys(root):
+    np.savez(root / "a.npz", x=np.zeros((7, 9, 8), np.uint8), y=np.arange(7) % 4)
+    info = dataset_info("npz:a.npz")
+    assert info.input_shape == (9, 8, 1) and info.num_classes == 4
+    with pytest.raises(DatasetError, match="no array 'img'; it holds: x, y"):
+        dataset_info("npz:a.npz#img,y")
+    with pytest.raises(DatasetError, match="outside the data root"):
+        dataset_info("npz:../a.npz")
+    with zipfile.ZipFile(root / "a.npz") as z:
+        assert sorted(z.namelist()) == ["x.npy", "y.npy"]
+
+
+# --- Keras datasets -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def keras_home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "keras-home"
+    (home / "datasets").mkdir(parents=True)
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    monkeypatch.delenv("TFLAB_OFFLINE", raising=False)
+    load_dataset.cache_clear()
+    yield home
+    load_dataset.cache_clear()
+
+
+def test_keras_dataset_offline_fails_fast_with_advice(keras_home, monkeypatch):
+    probed = []
+    monkeypatch.setattr(keras_datasets, "is_online", lambda host: probed.append(host) or False)
+    start = time.monotonic()
+    with pytest.raises(DatasetError, match="needs a download.*offline.*digits/shapes"):
+        load_dataset("keras:mnist")
+    assert time.monotonic() - start < 5
+    assert probed == [("storage.googleapis.com", 443)]
+    assert list((keras_home / "datasets").iterdir()) == []  # nothing half-downloaded
+
+    monkeypatch.setenv("TFLAB_OFFLINE", "1")  # no probe at all when told so
+    with pytest.raises(DatasetError, match="offline"):
+        load_dataset("keras:cifar10")
+    assert len(probed) == 1
+
+
+def test_online_probe_gives_up_quickly_on_an_unreachable_host():
+    start = time.monotonic()
+    assert keras_datasets.is_online(("192.0.2.1", 9), timeout=0.5) is False  # TEST-NET-1
+    assert time.monotonic() - start < 2
+
+
+def test_keras_mnist_is_read_from_the_cache(keras_home):
+    rng = np.random.default_rng(0)
+    x_train = rng.integers(0, 256, (40, 28, 28), dtype=np.uint8)
+    x_test = rng.integers(0, 256, (10, 28, 28), dtype=np.uint8)
+    y_train, y_test = (np.arange(40) % 10).astype(np.uint8), (np.arange(10) % 10).astype(np.uint8)
+    np.savez(
+        keras_home / "datasets" / "mnist.npz",
+        x_train=x_train,
+        y_train=y_train,
+        x_test=x_test,
+        y_test=y_test,
+    )
+    infos = {info.name: info for info in list_datasets()}
+    assert list(infos)[:2] == ["digits", "shapes"]
+    assert "cached" in infos["keras:mnist"].description
+    assert "needs a download" in infos["keras:fashion_mnist"].description
+
+    ds = load_dataset("keras:mnist")
+    assert ds.info.input_shape == (28, 28, 1) and ds.info.num_classes == 10
+    np.testing.assert_array_equal(ds.x_test[..., 0], x_test / np.float32(255))
+    np.testing.assert_array_equal(ds.y_test, y_test)
+    assert ds.split_sizes() == {"train": 34, "validation": 6, "test": 10}
+    seen = np.round(np.concatenate([ds.x_train, ds.x_val])[..., 0] * 255).astype(np.uint8)
+    assert {im.tobytes() for im in seen} == {im.tobytes() for im in x_train}
+
+
+def test_keras_fashion_mnist_and_cifar10_cache_layouts(keras_home):
+    folder = keras_home / "datasets" / "fashion-mnist"
+    folder.mkdir()
+    labels, pixels = np.arange(6, dtype=np.uint8), np.full((6, 28, 28), 51, np.uint8)
+    for prefix in ("train", "t10k"):
+        with gzip.open(folder / f"{prefix}-labels-idx1-ubyte.gz", "wb") as f:
+            f.write(b"\0" * 8 + labels.tobytes())
+        with gzip.open(folder / f"{prefix}-images-idx3-ubyte.gz", "wb") as f:
+            f.write(b"\0" * 16 + pixels.tobytes())
+    fashion = load_dataset("keras:fashion_mnist")
+    assert fashion.info.class_names[9] == "Ankle boot"
+    np.testing.assert_allclose(fashion.x_test, 0.2, atol=1e-6)
+    np.testing.assert_array_equal(fashion.y_test, labels)
+
+    batches = keras_home / "datasets" / "cifar-10-batches-py-target" / "cifar-10-batches-py"
+    batches.mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    test_images = rng.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        imgs = test_images if name == "test_batch" else test_images[::-1]
+        batch = {b"data": imgs.transpose(0, 3, 1, 2).reshape(4, 3072), b"labels": [1, 2, 3, 9]}
+        (batches / name).write_bytes(pickle.dumps(batch, protocol=4))
+    cifar = load_dataset("keras:cifar10")
+    np.testing.assert_array_equal(cifar.x_test, test_images / np.float32(255))
+    np.testing.assert_array_equal(cifar.y_test, [1, 2, 3, 9])
+    assert len(cifar.y_train) + len(cifar.y_val) == 20
+
+
+class _Boom:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > pwned.txt",))
+
+
+def test_keras_cache_files_cannot_run_code_and_damage_is_reported(keras_home, tmp_path):
+    batches = keras_home / "datasets" / "cifar-10-batches-py"
+    batches.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (batches / name).write_bytes(pickle.dumps({b"data": _Boom()}, protocol=4))
+    with pytest.raises(DatasetError, match="refusing to unpickle.*delete it"):
+        load_dataset("keras:cifar10")
+    assert not Path("pwned.txt").exists() and not (tmp_path / "pwned.txt").exists()
+
+    (keras_home / "datasets" / "mnist.npz").write_bytes(b"PK\x03\x04 broken")
+    with pytest.raises(DatasetError, match="cannot be read.*delete it"):
+        load_dataset("keras:mnist")
+    with pytest.raises(DatasetError, match="choose one of: keras:mnist"):
+        load_dataset("keras:imagenet")
