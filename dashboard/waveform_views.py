@@ -16,7 +16,7 @@ import itertools
 import numpy as np
 import streamlit as st
 
-from core.data.registry import DatasetError
+from core.data.types import DatasetError
 from core.seismic.labels import LABEL_SHAPES, make_labels
 from core.seismic.obspy_source import DETREND_KINDS, FILTER_KINDS, obspy_filter
 from core.seismic.sources import load_waveform_dataset

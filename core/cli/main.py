@@ -13,7 +13,8 @@ from pathlib import Path
 
 from core import paths
 from core.config import ConfigError, RunConfig
-from core.data.registry import DatasetError, dataset_info, list_datasets
+from core.data.registry import dataset_info, list_datasets
+from core.data.types import DatasetError
 from core.models.registry import MODELS, ModelError, model_spec
 
 USER_ERRORS = (ConfigError, DatasetError, ModelError, ValueError, FileNotFoundError)

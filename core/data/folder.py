@@ -1,4 +1,4 @@
-"""Image folders on disk: paths confined to the data root, class-folder import with a report.
+"""Image class folders inside the data root (core.data.root): listing and import with a report.
 
 A folder holds one sub-folder per class (cats-vs-dogs layout). Every readable image becomes
 (size, size, channels) uint8, cached as an .npz under <data_root>/.cache/ and returned as
@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from core.data import decode as images
-from core.data.registry import DatasetError, DatasetInfo, ImageDataset, split_dataset
+from core.data.root import is_inside_data_root, resolve_in_data_root
+from core.data.types import DatasetError, DatasetInfo, ImageDataset, split_dataset
 from core.paths import data_root
 
 DEFAULT_SIZE = 64
@@ -70,24 +71,6 @@ class FolderListing:
     skipped: list[tuple[str, str]]  # files refused while listing (outside root, unreadable)
 
 
-def resolve_data_path(text: str | os.PathLike, must_exist: bool = True) -> Path:
-    """A user-typed path -> absolute Path, refused unless it lies inside the data root.
-
-    Relative paths are taken from the data root; symlinks and `..` are resolved before checking.
-    """
-    root = data_root()
-    raw = Path(text).expanduser()
-    path = (raw if raw.is_absolute() else root / raw).resolve()
-    if not path.is_relative_to(root):
-        raise DatasetError(
-            f"{str(text)!r} resolves to {path}, which is outside the data root {root}; "
-            "only data inside the data root can be used (set TFLAB_DATA_ROOT to move it)"
-        )
-    if must_exist and not path.exists():
-        raise DatasetError(f"{str(text)!r} not found (looked for {path})")
-    return path
-
-
 def parse_folder_spec(spec: str) -> tuple[str, int, int | None]:
     """`<path>[@<size>[x<channels>]]` -> (path text, size, channels or None for 'from the data')."""
     match = re.fullmatch(r"(?P<path>.*?)(?:@(?P<size>\d+)(?:x(?P<ch>\d+))?)?", spec.strip())
@@ -108,7 +91,6 @@ def check_folder_options(size: int, channels: int | None) -> None:
 
 def list_class_folder(folder: Path) -> FolderListing:
     """Sorted listing of <folder>/<class>/**/<file>; hidden names are ignored."""
-    root = data_root()
     if not folder.is_dir():
         raise DatasetError(f"{folder} is not a folder")
     classes, labels, paths, stats, skipped = [], [], [], [], []
@@ -118,10 +100,10 @@ def list_class_folder(folder: Path) -> FolderListing:
         if not entry.is_dir():
             skipped.append((entry.name, "not inside a class folder"))
             continue
-        if not Path(entry.path).resolve().is_relative_to(root):
+        if not is_inside_data_root(entry.path):
             skipped.append((entry.name + "/", "links outside the data root"))
             continue
-        found = _class_files(folder, Path(entry.path), root, skipped)
+        found = _class_files(folder, Path(entry.path), skipped)
         if found:
             classes.append(entry.name)
             for path, stat in found:
@@ -136,14 +118,14 @@ def list_class_folder(folder: Path) -> FolderListing:
     return FolderListing(folder, tuple(classes), labels, paths, stats, skipped)
 
 
-def _class_files(folder: Path, class_dir: Path, root: Path, skipped: list) -> list:
+def _class_files(folder: Path, class_dir: Path, skipped: list) -> list:
     found = []
     for dirpath, dirnames, filenames in os.walk(class_dir):  # does not follow folder symlinks
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for fname in sorted(f for f in filenames if not f.startswith(".")):
             path = Path(dirpath, fname)
             rel = path.relative_to(folder).as_posix()
-            if path.is_symlink() and not path.resolve().is_relative_to(root):
+            if path.is_symlink() and not is_inside_data_root(path):
                 skipped.append((rel, "links outside the data root"))
                 continue
             try:
@@ -202,7 +184,7 @@ def import_folder(
     progress(done, total) is called about PROGRESS_STEPS times while decoding.
     """
     check_folder_options(size, channels)
-    folder = resolve_data_path(path)
+    folder = resolve_in_data_root(path)
     listing = list_class_folder(folder)
     cache_file = _cache_file(listing, size, channels)
     cached = _read_cache(cache_file)
@@ -222,7 +204,7 @@ def import_folder(
 def folder_version(spec: str) -> str:
     """A key that changes whenever the folder's files or the import options change."""
     path, size, channels = parse_folder_spec(spec)
-    return _cache_file(list_class_folder(resolve_data_path(path)), size, channels).name
+    return _cache_file(list_class_folder(resolve_in_data_root(path)), size, channels).name
 
 
 def load_folder(spec: str, name: str) -> ImageDataset:
@@ -234,7 +216,7 @@ def load_folder(spec: str, name: str) -> ImageDataset:
 def folder_info(spec: str, name: str) -> DatasetInfo:
     """DatasetInfo of `folder:<spec>` from the listing (and image headers), without decoding."""
     path, size, channels = parse_folder_spec(spec)
-    listing = list_class_folder(resolve_data_path(path))
+    listing = list_class_folder(resolve_in_data_root(path))
     cached = _read_cache(_cache_file(listing, size, channels), arrays=False)
     if cached is not None:
         shape, report = cached

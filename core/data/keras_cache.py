@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data.npz import check_images, check_labels
-from core.data.registry import DatasetError, DatasetInfo, ImageDataset, to_float_images
+from core.data.types import DatasetError, DatasetInfo, ImageDataset, to_float_images
 
 DOWNLOAD_HOST = ("storage.googleapis.com", 443)
 PROBE_SECONDS = 2.0

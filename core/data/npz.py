@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data.folder import resolve_data_path
-from core.data.registry import DatasetError, DatasetInfo, ImageDataset, split_dataset
+from core.data.root import resolve_in_data_root
+from core.data.types import DatasetError, DatasetInfo, ImageDataset, split_dataset
 from core.data.zip_limits import ZipLimitError, check_zip
 
 DEFAULT_KEYS = ("x", "y")
@@ -88,7 +88,7 @@ def check_labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
 def load_npz(spec: str, name: str) -> ImageDataset:
     """Dataset for the name `npz:<spec>`, split 70/15/15 with seed 0."""
     path, xkey, ykey = parse_npz_spec(spec)
-    file = resolve_data_path(path)
+    file = resolve_in_data_root(path)
     with _open_npz(file) as data:
         where = file.name
         x = check_images(_member(data, xkey, where), f"{where}[{xkey}]")
@@ -101,7 +101,7 @@ def load_npz(spec: str, name: str) -> ImageDataset:
 def npz_info(spec: str, name: str) -> DatasetInfo:
     """DatasetInfo of `npz:<spec>` reading the image header and the labels only."""
     path, xkey, ykey = parse_npz_spec(spec)
-    file = resolve_data_path(path)
+    file = resolve_in_data_root(path)
     with _open_npz(file) as data:
         where = file.name
         shape = _member_shape(data, xkey, where)

@@ -16,14 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data.folder import resolve_data_path
-from core.data.registry import (
-    DatasetError,
-    DatasetInfo,
-    ImageDataset,
-    split_dataset,
-    to_float_images,
-)
+from core.data.root import glob_in_data_root, resolve_in_data_root
+from core.data.types import DatasetError, DatasetInfo, ImageDataset, split_dataset, to_float_images
 
 SPLITS = ("train", "validation", "test")
 METADATA = "metadata.json"
@@ -56,7 +50,7 @@ def export_tfrecords(
     unknown = [s for s in splits if s not in _ARRAYS]
     if unknown or not splits:
         raise DatasetError(f"split names must be some of {', '.join(SPLITS)}; got {list(splits)}")
-    out = resolve_data_path(out_dir, must_exist=False)
+    out = resolve_in_data_root(out_dir, must_exist=False)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, list[Path]] = {}
     for split in splits:
@@ -120,7 +114,7 @@ def resolve_shards(pattern: str | os.PathLike) -> tuple[list[Path], dict | None]
     """A folder, file or glob inside the data root -> (sorted shard files, export metadata)."""
     text = str(pattern)
     if not glob.has_magic(text):
-        path = resolve_data_path(text)
+        path = resolve_in_data_root(text)
         if path.is_dir():
             meta = _read_metadata(path)
             if meta is not None:
@@ -131,18 +125,12 @@ def resolve_shards(pattern: str | os.PathLike) -> tuple[list[Path], dict | None]
                 raise DatasetError(f"{path} holds no {'/'.join(SUFFIXES)} files")
             return [_inside(f, path) for f in files], None
         return [path], _read_metadata(path.parent)
-    static = Path(text.split("*")[0].split("?")[0].split("[")[0])
-    base = resolve_data_path(static.parent if static.name else static, must_exist=False)
-    full = text if Path(text).expanduser().is_absolute() else str(resolve_data_path("") / text)
-    files = sorted(Path(p) for p in glob.glob(os.path.expanduser(full)) if Path(p).is_file())
-    if not files:
-        raise DatasetError(f"no files match {text!r}")
-    files = [_inside(f, base) for f in files]
+    _, files = glob_in_data_root(text)
     return files, _read_metadata(files[0].parent)
 
 
 def _inside(file: Path, where: Path) -> Path:
-    return resolve_data_path(file if file.is_absolute() else where / file)
+    return resolve_in_data_root(file if file.is_absolute() else where / file)
 
 
 def _read_metadata(folder: Path) -> dict | None:

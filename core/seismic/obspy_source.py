@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data.registry import DatasetError
+from core.data.types import DatasetError
 from core.seismic.waveform_formats import UnknownWaveformFormat, read_waveform_file
 from core.seismic.windows import NO_PICK, WaveformSet, WaveformWindow
 

@@ -20,15 +20,12 @@ import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from core.data.registry import DatasetError, DatasetInfo
-from core.paths import REPO_ROOT, data_root
+from core.data.root import glob_in_data_root, resolve_in_data_root
+from core.data.types import SPLIT_SEED, DatasetError, DatasetInfo, split_indices
+from core.paths import REPO_ROOT
 from core.seismic.windows import WaveformSet
 
 CLASS_NAMES = ("noise", "P", "S")
-SPLIT_SEED = 0
-SPLIT_FRACTIONS = (0.7, 0.15)  # train, validation; the rest is the test split
 SYNTHETIC_SIZE = 2000
 SYNTHETIC_SAMPLES = 3001
 SAMPLE_FOLDER_NAME = "ncedc-sample"
@@ -157,14 +154,10 @@ def split_waveforms(
     info: DatasetInfo, wset: WaveformSet, seed: int = SPLIT_SEED, report=None
 ) -> WaveformDataset:
     """Shuffle with `seed` and cut 70/15/15 (at least one window in each split)."""
-    n = len(wset)
-    if n < 3:
-        raise DatasetError(f"{info.name}: {n} window(s) is too few; need at least 3 to split")
-    n_val = max(1, round(n * SPLIT_FRACTIONS[1]))
-    n_test = max(1, n - round(n * SPLIT_FRACTIONS[0]) - n_val)
-    n_train = n - n_val - n_test
-    order = np.random.default_rng(seed).permutation(n)
-    train, val, test = np.split(order, [n_train, n_train + n_val])
+    try:
+        train, val, test = split_indices(len(wset), seed, "window")
+    except DatasetError as err:
+        raise DatasetError(f"{info.name}: {err}") from None
     return WaveformDataset(
         info, wset.subset(train), wset.subset(val), wset.subset(test), report=report
     )
@@ -176,7 +169,7 @@ def resolve_folder(spec: str) -> Path:
         if not SAMPLE_FOLDER.is_dir():
             raise DatasetError(f"the NCEDC sample folder {SAMPLE_FOLDER} is not on this machine")
         return SAMPLE_FOLDER
-    path = _inside_root(spec)
+    path = resolve_in_data_root(spec)
     if not path.is_dir():
         raise DatasetError(f"{spec!r} is not a folder (looked for {path})")
     return path
@@ -184,37 +177,7 @@ def resolve_folder(spec: str) -> Path:
 
 def resolve_pattern(spec: str) -> str:
     """`tfrecord-waveform:` path or glob -> absolute pattern inside the data root, with matches."""
-    path = _inside_root(spec, must_exist=False)
-    matches = [Path(p).resolve() for p in glob.glob(str(path))]
-    root = data_root()
-    outside = [p for p in matches if not p.is_relative_to(root)]
-    if outside:
-        raise DatasetError(f"{spec!r} matches files outside the data root {root} (via links)")
-    if not matches:
-        raise DatasetError(f"no file matches {spec!r} (looked for {path})")
-    return str(path)
-
-
-def _inside_root(text: str, must_exist: bool = True) -> Path:
-    """A user-typed path or glob -> absolute path, refused unless it lies inside the data root.
-
-    Relative paths start at the data root; symlinks and `..` are resolved before the check (in
-    the part before the first wildcard; `..` after a wildcard is refused).
-    """
-    root = data_root()
-    raw = Path(text).expanduser()
-    parts = (raw if raw.is_absolute() else root / raw).parts
-    first_glob = next((i for i, p in enumerate(parts) if any(c in p for c in "*?[")), len(parts))
-    base, rest = Path(*parts[:first_glob]).resolve(), parts[first_glob:]
-    if ".." in rest or not base.is_relative_to(root):
-        raise DatasetError(
-            f"{text!r} is outside the data root {root}; only data inside the data root can "
-            "be used (set TFLAB_DATA_ROOT to move it)"
-        )
-    path = base.joinpath(*rest)
-    if must_exist and not path.exists():
-        raise DatasetError(f"{text!r} not found (looked for {path})")
-    return path
+    return glob_in_data_root(spec)[0]
 
 
 def _split_name(name: str) -> tuple[str, str]:

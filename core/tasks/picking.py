@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.config import RunConfig
+from core.data.registry import mix_parts
 from core.seismic.labels import LABEL_SHAPES, make_labels
 from core.seismic.picking import CLASS_NAMES
 from core.tasks.base import PreparedTask
@@ -43,7 +44,6 @@ DEFAULTS = {
     "crop_margin_s": 0.5,
     "class_weights": None,
 }
-MIX_PREFIX = "mix:"
 EVAL_EPOCH = -1  # the "epoch" of the fixed validation/test crops
 NOISE = (1.0, 0.0, 0.0)  # label of padding samples
 
@@ -71,21 +71,11 @@ class LabelledWindows:
         return LabelledWindows(self.sets, self.refs[np.asarray(idx, np.int64)])
 
 
-def dataset_names(name: str) -> list[str]:
-    """`mix:a+b` -> [a, b]; any other name -> [name]."""
-    if not name.startswith(MIX_PREFIX):
-        return [name]
-    parts = [p.strip() for p in name[len(MIX_PREFIX) :].split("+") if p.strip()]
-    if not parts:
-        raise ValueError(f"{name!r}: name the datasets to mix, e.g. mix:synthetic+phasenet:x")
-    return parts
-
-
 def load_splits(name: str) -> tuple[LabelledWindows, LabelledWindows, LabelledWindows, float]:
     """(train, validation, test, sampling rate) of one dataset or a `mix:` of several."""
     from core.seismic.sources import load_waveform_dataset
 
-    loaded = [load_waveform_dataset(n) for n in dataset_names(name)]
+    loaded = [load_waveform_dataset(n) for n in mix_parts(name)]
     rates = {float(d.train.sampling_rate) for d in loaded}
     if len(rates) != 1:
         raise ValueError(f"{name}: the datasets have different sampling rates {sorted(rates)} Hz")
@@ -270,7 +260,7 @@ def prepare(config: RunConfig) -> PreparedTask:
             "model": config.model,
             "settings": used,
             "dataset": config.dataset,
-            "datasets": dataset_names(config.dataset),
+            "datasets": mix_parts(config.dataset),
             "input_shape": [window, 3],
             "window": window,
             "sampling_rate": rate_hz,

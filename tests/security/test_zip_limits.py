@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.data.npz import _open_npz
-from core.data.registry import DatasetError
+from core.data.types import DatasetError
 from core.data.zip_limits import ZipLimitError, check_zip
 from core.seismic.phasenet_npz import read_npz_window
 

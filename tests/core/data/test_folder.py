@@ -16,15 +16,11 @@ from PIL import Image
 
 from core.data import decode as images
 from core.data import keras_cache as keras_datasets
-from core.data.folder import import_folder, parse_folder_spec, resolve_data_path
-from core.data.registry import (
-    BUILTIN,
-    DatasetError,
-    ImageDataset,
-    dataset_info,
-    list_datasets,
-    load_dataset,
-)
+from core.data.builtin import BUILTIN
+from core.data.folder import import_folder, parse_folder_spec
+from core.data.registry import dataset_info, list_datasets, load_dataset
+from core.data.root import resolve_in_data_root
+from core.data.types import DatasetError, ImageDataset
 
 
 @pytest.fixture
@@ -285,10 +281,10 @@ def test_symlinks_inside_a_folder_that_point_outside_are_skipped(root, outside):
 
 def test_relative_paths_start_at_the_data_root(root):
     (root / "x").mkdir()
-    assert resolve_data_path("x") == root / "x"
-    assert resolve_data_path(root / "x") == root / "x"
+    assert resolve_in_data_root("x") == root / "x"
+    assert resolve_in_data_root(root / "x") == root / "x"
     with pytest.raises(DatasetError, match="not found"):
-        resolve_data_path("missing")
+        resolve_in_data_root("missing")
 
 
 # --- npz ------------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.data.registry import BUILTIN, DatasetError, dataset_info, list_datasets, load_dataset
+from core.data.builtin import BUILTIN
+from core.data.registry import dataset_info, list_datasets, load_dataset
+from core.data.types import DatasetError
 
 
 def test_registry_lists_the_builtin_datasets():
@@ -56,7 +58,7 @@ def test_digits_splits():
 
 
 def test_shapes_is_generated_the_same_way_every_time():
-    from core.data.registry import _make_shapes
+    from core.data.builtin import _make_shapes
 
     data = load_dataset("shapes")
     assert sum(data.split_sizes().values()) == 3000

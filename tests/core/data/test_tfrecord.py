@@ -12,14 +12,9 @@ import numpy as np
 import pytest
 
 from core.data import tfrecord as tfrecords
-from core.data.registry import (
-    DatasetError,
-    DatasetInfo,
-    ImageDataset,
-    dataset_info,
-    load_dataset,
-)
+from core.data.registry import dataset_info, load_dataset
 from core.data.tfrecord import export_tfrecords, tfrecord_dataset
+from core.data.types import DatasetError, DatasetInfo, ImageDataset
 
 QUANT = 1 / 255 + 1e-6
 
@@ -169,7 +164,7 @@ def test_corrupt_missing_and_bad_arguments_fail_clearly(root):
     (root / "bad" / "x.tfrecord").write_bytes(b"not a tfrecord at all, just some bytes")
     with pytest.raises(DatasetError, match="cannot read TFRecords"):
         load_dataset("tfrecord:bad")
-    with pytest.raises(DatasetError, match="no files match"):
+    with pytest.raises(DatasetError, match="no file matches"):
         load_dataset("tfrecord:nothing-*.tfrecord")
     (root / "empty").mkdir()
     with pytest.raises(DatasetError, match="holds no"):

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from core.data.registry import DatasetError
+from core.data.types import DatasetError
 from core.seismic import sources
 from core.seismic.sources import (
     WAVEFORM_BUILTIN,

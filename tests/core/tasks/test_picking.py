@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from core.config import RunConfig
+from core.data.registry import mix_parts
 from core.seismic import sources
 from core.tasks import picking as picking_task
 from core.tasks.picking import (
@@ -14,7 +15,6 @@ from core.tasks.picking import (
     LabelledWindows,
     crop_start,
     data_settings,
-    dataset_names,
     prepare,
 )
 from tests.core.seismic.picking_helpers import TINY_SETTINGS, FakeDataset, tiny_set
@@ -114,13 +114,13 @@ def test_augmentation_is_applied_before_the_crop():
 
 # ---- names and settings -------------------------------------------------------------------
 def test_dataset_names_and_mixed_splits(fake_sources):
-    assert dataset_names("synthetic") == ["synthetic"]
-    assert dataset_names("mix:synthetic+phasenet:ncedc-sample") == [
+    assert mix_parts("synthetic") == ["synthetic"]
+    assert mix_parts("mix:synthetic+phasenet:ncedc-sample") == [
         "synthetic",
         "phasenet:ncedc-sample",
     ]
     with pytest.raises(ValueError):
-        dataset_names("mix:")
+        mix_parts("mix:")
     train, val, test, rate = picking_task.load_splits("mix:long+short")
     assert (len(train), len(val), len(test), rate) == (24, 8, 8, 100.0)
     assert train.window(0).samples == 1000 and train.window(12).samples == WINDOW
