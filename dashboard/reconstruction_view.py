@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,29 +10,23 @@ import streamlit as st
 from dashboard.image_figures import thumbnail
 
 
-def is_reconstruction_run(run_dir: Path) -> bool:
-    try:
-        return json.loads((run_dir / "model.json").read_text()).get("task") == "reconstruction"
-    except (OSError, ValueError):
-        return False
-
-
 @st.cache_resource(max_entries=2, show_spinner="Loading the model ...")
-def _load(run_dir: str):
-    import keras
+def _load(run_dir: str, stamp: float):
+    from core.runs import artifacts
 
-    return keras.models.load_model(Path(run_dir) / "model.keras", safe_mode=True)
+    return artifacts.load_model(Path(run_dir))
 
 
 def render_reconstruction(run_id: str, run_dir: Path) -> None:
     """Test images, their noisy copies and what the autoencoder makes of them, with errors."""
     from core.data.registry import load_dataset
-    from core.tasks.reconstruction import reconstruct
+    from core.runs import artifacts
+    from core.tasks.reconstruction import reconstruct, reconstruction_errors
 
-    meta = json.loads((run_dir / "model.json").read_text())
     try:
-        model = _load(str(run_dir))
-    except Exception as err:  # noqa: BLE001 - a broken file gets a message, not a traceback
+        meta = artifacts.read_model_meta(run_dir)
+        model = _load(str(run_dir), (Path(run_dir) / artifacts.MODEL_FILE).stat().st_mtime)
+    except (artifacts.ArtifactError, OSError) as err:
         st.error(f"Cannot load the model of run {run_id}: {err}")
         return
     data = load_dataset(meta["dataset"])
@@ -47,13 +40,12 @@ def render_reconstruction(run_id: str, run_dir: Path) -> None:
     for title, images in (("input", clean), ("noisy input", noisy), ("reconstruction", restored)):
         st.markdown(f"**{title}**")
         st.image([thumbnail(im) for im in images], width=96)
-    noisy_err = float(np.mean(np.abs(noisy - clean)))
-    restored_err = float(np.mean(np.abs(restored - clean)))
+    errors = reconstruction_errors(clean, noisy, restored)
     left, right = st.columns(2)
-    left.metric("Mean absolute error, noisy", f"{noisy_err:.4f}")
+    left.metric("Mean absolute error, noisy", f"{errors['noisy']:.4f}")
     right.metric(
         "Mean absolute error, reconstructed",
-        f"{restored_err:.4f}",
-        f"{restored_err - noisy_err:+.4f}",
+        f"{errors['restored']:.4f}",
+        f"{errors['restored'] - errors['noisy']:+.4f}",
         delta_color="inverse",
     )

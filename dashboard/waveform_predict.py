@@ -1,15 +1,14 @@
 """Predict page for picking runs: pick continuous data, export picks, score on labelled windows.
 
-render_picking(run_id, run_dir) is called by pages/predict.py when the run's model.json says
-task "picking". Figure builders (picking_figure, residual_figure) take arrays and return plotly
-figures, so they are testable without a browser. Picking runs in this process on the CPU, with
-a progress bar; the CLI (`python -m core pick`) does the same for files too large for a page.
+render_picking(run_id, run_dir) is the Predict page's view of runs whose task is "picking".
+Figure builders (picking_figure, residual_figure) take arrays and return plotly figures, so
+they are testable without a browser. Picking runs in this process on the CPU, with a progress
+bar; the CLI (`python -m core pick`) does the same for files too large for a page.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from core.runs.artifacts import MODEL_FILE
 from core.seismic.picking import Pick, PickingError, PickOptions
 from dashboard.waveform_figures import PHASE_COLOURS, TRACE_COLOUR, minmax_decimate
 
@@ -24,14 +24,6 @@ SYNTHETIC = "Built-in synthetic record"
 UPLOAD = "Upload a file"
 PROB_COLOURS = {"P": PHASE_COLOURS["P"], "S": PHASE_COLOURS["S"]}
 MAX_TABLE_ROWS = 5000
-
-
-def is_picking_run(run_dir: Path) -> bool:
-    """True when run_dir/model.json names the task "picking"."""
-    try:
-        return json.loads((Path(run_dir) / "model.json").read_text()).get("task") == "picking"
-    except (OSError, ValueError):
-        return False
 
 
 # ---- figure builders -------------------------------------------------------------------------
@@ -201,7 +193,7 @@ def uploaded_input(content: bytes, name: str, rate: float):
 # ---- the view --------------------------------------------------------------------------------
 def render_picking(run_id: str, run_dir: Path) -> None:
     """Pick continuous data with a picking run, export the picks, or score it on a dataset."""
-    model_file = Path(run_dir) / "model.keras"
+    model_file = Path(run_dir) / MODEL_FILE
     try:
         picker = load_picker(str(run_dir), model_file.stat().st_mtime)
     except (PickingError, OSError) as err:
@@ -334,19 +326,14 @@ def _show_result(run_id, picker, record, result, options, truth) -> None:
 
 def _truth_summary(picks, truth, rate, tolerance_s: float = 0.5) -> None:
     """Recall and false picks against the synthetic record's true arrivals."""
-    cols = st.columns(2)
-    for col, phase in zip(cols, ("P", "S"), strict=True):
-        found = np.asarray([p.sample for p in picks if p.phase == phase], np.int64)
-        true = np.asarray(truth.get(phase, []), np.int64)
-        if not len(true):
-            continue
-        near = np.abs(found[:, None] - true[None, :]) <= tolerance_s * rate
-        recall = near.any(axis=0).mean() if len(found) else 0.0
-        false = int((~near.any(axis=1)).sum()) if len(found) else 0
+    from core.seismic.evaluation import score_continuous
+
+    scores = score_continuous(picks, truth, rate, tolerance_s)
+    for col, score in zip(st.columns(2), scores, strict=False):
         col.metric(
-            f"{phase}: true arrivals with a pick within {tolerance_s:g} s",
-            f"{recall:.0%} of {len(true)}",
-            f"{false} picks far from any true {phase}",
+            f"{score.phase}: true arrivals with a pick within {tolerance_s:g} s",
+            f"{score.recall:.0%} of {score.true_arrivals}",
+            f"{score.far_picks} picks far from any true {score.phase}",
             delta_color="off",
             delta_arrow="off",
         )

@@ -90,3 +90,11 @@ def delete_run_with_artifacts(store: RunStore, run_id: str, root: Path) -> None:
         raise ValueError(f"refusing to delete {folder}: not inside the runs folder")
     store.delete_run(run_id)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def runs_with_models(store: RunStore, root: Path, limit: int = 200) -> list[Run]:
+    """Newest runs that ended with a saved model (succeeded or stopped), for prediction."""
+    from core.runs.artifacts import has_model
+
+    runs = store.list_runs(limit=limit)
+    return [r for r in runs if r.status in ("succeeded", "stopped") and has_model(root / r.id)]

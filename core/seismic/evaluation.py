@@ -195,3 +195,34 @@ __all__ = [
     "score_phase",
     "score_picks",
 ]
+
+
+@dataclass
+class ContinuousScore:
+    """Picks on a continuous record against its true arrivals (any number per phase)."""
+
+    phase: str
+    tolerance_s: float
+    true_arrivals: int
+    recall: float  # share of true arrivals with a pick of this phase within the tolerance
+    far_picks: int  # picks of this phase farther than the tolerance from every true arrival
+
+
+def score_continuous(
+    picks: Sequence[Pick],
+    truth: dict[str, Sequence[int]],
+    sampling_rate: float,
+    tolerance_s: float = 0.5,
+) -> list[ContinuousScore]:
+    """One ContinuousScore per phase that has true arrivals; truth: {"P": [sample, ...]}."""
+    scores = []
+    for phase in PHASES:
+        true = np.asarray(truth.get(phase, []), np.int64)
+        if not len(true):
+            continue
+        found = np.asarray([p.sample for p in picks if p.phase == phase], np.int64)
+        near = np.abs(found[:, None] - true[None, :]) <= tolerance_s * sampling_rate
+        recall = float(near.any(axis=0).mean()) if len(found) else 0.0
+        far = int((~near.any(axis=1)).sum()) if len(found) else 0
+        scores.append(ContinuousScore(phase, float(tolerance_s), len(true), recall, far))
+    return scores

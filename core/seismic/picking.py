@@ -17,13 +17,14 @@ to (batch, window, 3) probabilities, so the stitching can be tested with a known
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from core.runs import artifacts
 
 CLASS_NAMES = ("noise", "P", "S")
 PHASES = ("P", "S")
@@ -241,18 +242,12 @@ def pick_array(
 
 def read_picking_meta(run_dir: Path) -> dict:
     """model.json of a finished picking run (PickingError if missing or another task)."""
-    run_dir = Path(run_dir)
-    model_path, meta_path = run_dir / "model.keras", run_dir / "model.json"
-    if not model_path.is_file() or not meta_path.is_file():
-        raise PickingError(f"run {run_dir.name} has no saved model (did it finish?)")
     try:
-        meta = json.loads(meta_path.read_text())
-    except ValueError:
-        raise PickingError(f"run {run_dir.name}: model.json is not valid JSON") from None
-    if meta.get("task") != "picking":
-        raise PickingError(
-            f"run {run_dir.name} is a {meta.get('task', 'classification')} run, not a phase picker"
-        )
+        meta = artifacts.read_model_meta(run_dir)
+    except artifacts.ArtifactError as err:
+        raise PickingError(str(err)) from None
+    if meta["task"] != "picking":
+        raise PickingError(f"run {Path(run_dir).name} is a {meta['task']} run, not a phase picker")
     return meta
 
 
@@ -281,14 +276,11 @@ class Picker:
     @classmethod
     def from_run(cls, run_dir: Path) -> Picker:
         """Load run_dir/model.keras (Keras safe mode) and model.json of a picking run."""
-        run_dir = Path(run_dir)
         meta = read_picking_meta(run_dir)
-        import keras
-
         try:
-            model = keras.models.load_model(run_dir / "model.keras", safe_mode=True, compile=False)
-        except Exception as err:  # noqa: BLE001 - any unreadable file gets one clear message
-            raise PickingError(f"cannot load the model of run {run_dir.name}: {err}") from None
+            model = artifacts.load_model(run_dir, compile=False)
+        except artifacts.ArtifactError as err:
+            raise PickingError(str(err)) from None
         return cls(model, meta)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from core.runs import artifacts
 
 
 class PredictError(ValueError):
@@ -24,21 +25,17 @@ class LoadedModel:
 
 
 def load_run_model(run_dir: Path) -> LoadedModel:
-    """Load run_dir/model.keras in Keras' safe mode (no arbitrary code from the file)."""
-    model_path = run_dir / "model.keras"
-    meta_path = run_dir / "model.json"
-    if not model_path.is_file() or not meta_path.is_file():
-        raise PredictError(f"run {run_dir.name} has no saved model (did it finish?)")
-    import keras
-
+    """A classification run's model (Keras safe mode) with its input shape and class names."""
     try:
-        meta = json.loads(meta_path.read_text())
-        model = keras.models.load_model(model_path, safe_mode=True)
-    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same clear message
-        raise PredictError(f"cannot load the model of run {run_dir.name}: {err}") from None
-    return LoadedModel(
-        model, tuple(meta["input_shape"]), list(meta["class_names"]), meta["dataset"]
-    )
+        meta = artifacts.read_model_meta(run_dir)
+        model = artifacts.load_model(run_dir)
+    except artifacts.ArtifactError as err:
+        raise PredictError(str(err)) from None
+    try:
+        shape, names = tuple(meta["input_shape"]), list(meta["class_names"])
+    except (KeyError, TypeError):
+        raise PredictError(f"run {Path(run_dir).name}: model.json lacks input_shape") from None
+    return LoadedModel(model, shape, names, meta.get("dataset", ""))
 
 
 def predict_top_k(loaded: LoadedModel, images: np.ndarray, k: int = 3) -> list[list[dict]]:

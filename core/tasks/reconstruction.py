@@ -118,3 +118,15 @@ def reconstruct(model, images: np.ndarray, noise_std: float, seed: int):
     noisy = add_noise(images, noise_std, seed)
     reconstruction = np.asarray(model.predict(noisy, verbose=0), dtype=np.float32)
     return noisy, reconstruction
+
+
+def reconstruction_errors(clean: np.ndarray, noisy: np.ndarray, restored: np.ndarray) -> dict:
+    """Mean absolute error (pixel units of [0, 1]) of the noisy input and of the reconstruction,
+    overall ("noisy", "restored") and per image ("per_image": (n,) restored errors)."""
+    clean, noisy, restored = (np.asarray(a, np.float32) for a in (clean, noisy, restored))
+    axes = tuple(range(1, clean.ndim))
+    return {
+        "noisy": float(np.mean(np.abs(noisy - clean))),
+        "restored": float(np.mean(np.abs(restored - clean))),
+        "per_image": np.mean(np.abs(restored - clean), axis=axes),
+    }

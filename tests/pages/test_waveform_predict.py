@@ -6,26 +6,15 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.runs.launcher import PARENT_CUDA_ENV
+from core.runs.artifacts import run_task
 from core.runs.store import RunStore
 from core.seismic.picking import Pick
-from dashboard.waveform_predict import is_picking_run, picking_figure, residual_figure
-from dashboard.widgets import get_store
+from dashboard.waveform_predict import picking_figure, residual_figure
 from tests.core.seismic.picking_helpers import save_tiny_run
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
-
-
-@pytest.fixture(autouse=True)
-def fresh_store_cache(monkeypatch):
-    monkeypatch.setenv(PARENT_CUDA_ENV, "")
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
-    get_store.clear()
-    yield
-    get_store.clear()
 
 
 def test_picking_figure_rows_marks_and_view():
@@ -51,10 +40,10 @@ def test_residual_figure_has_one_histogram_per_phase():
     assert fig.data[0].xbins.start == -0.5
 
 
-def test_is_picking_run(tmp_path):
-    assert is_picking_run(save_tiny_run(tmp_path, "a"))
-    assert not is_picking_run(save_tiny_run(tmp_path, "b", task="classification"))
-    assert not is_picking_run(tmp_path / "missing")
+def test_run_task_names_the_view(tmp_path):
+    assert run_task(save_tiny_run(tmp_path, "a")) == "picking"
+    assert run_task(save_tiny_run(tmp_path, "b", task="classification")) == "classification"
+    assert run_task(tmp_path / "missing") is None
 
 
 def test_predict_page_picks_a_synthetic_record(runs_root):

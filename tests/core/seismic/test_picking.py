@@ -173,7 +173,7 @@ def test_picker_refuses_runs_that_are_not_pickers(tmp_path):
         Picker.from_run(folder)
     folder = save_tiny_run(tmp_path, "bad-json")
     (folder / "model.json").write_text("{not json")
-    with pytest.raises(PickingError, match="not valid JSON"):
+    with pytest.raises(PickingError, match="model.json cannot be read"):
         Picker.from_run(folder)
     folder = save_tiny_run(tmp_path, "broken")
     (folder / "model.keras").write_bytes(b"not a zip")

@@ -92,7 +92,7 @@ def test_truncated_model_file_raises(run_copy):
 
 def test_corrupt_model_json_raises(run_copy):
     (run_copy / "model.json").write_text("{ not json")
-    with pytest.raises(PredictError, match="cannot load the model"):
+    with pytest.raises(PredictError, match="model.json cannot be read"):
         load_run_model(run_copy)
 
 
