@@ -11,6 +11,7 @@ from pathlib import Path
 
 from core import paths
 from core.config import RunConfig
+from core.runs import artifacts
 from core.runs.store import RunStore
 
 # The dashboard hides GPUs from its own process; workers get the original setting back.
@@ -30,7 +31,7 @@ def launch(config: RunConfig, root: Path | None = None, group_id: str | None = N
     run_id = store.create_run(config.to_dict(), config.name, group_id=group_id)
     folder = paths.run_dir(run_id, root)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text(config.to_json())
+    artifacts.write_json(folder, artifacts.CONFIG, config.to_dict())
     _spawn(store, run_id, root)
     return run_id
 

@@ -6,11 +6,11 @@ evaluate, save. Every outcome ends in the store as succeeded, stopped or failed.
 
 from __future__ import annotations
 
-import json
 import platform
 from pathlib import Path
 
 from core.config import RunConfig
+from core.runs import artifacts
 from core.runs.optimization import OPTIMIZERS  # noqa: F401 - re-exported for pages and the CLI
 from core.runs.store import RunStore
 
@@ -26,11 +26,15 @@ def train_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) ->
     import numpy as np
     import tensorflow as tf
 
-    from core.runs.callbacks import StoreCallback
     from core.models.registry import model_spec
-    from core.runs.optimization import apply_weight_regularization, make_optimizer, training_callbacks
-    from core.tasks.base import prepare_task
+    from core.runs.callbacks import StoreCallback
+    from core.runs.optimization import (
+        apply_weight_regularization,
+        make_optimizer,
+        training_callbacks,
+    )
     from core.runs.trainer_model import GradNormTrainer
+    from core.tasks.base import prepare_task
 
     keras.utils.set_random_seed(config.seed)
     task = prepare_task(model_spec(config.model).task, config)
@@ -46,9 +50,10 @@ def train_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) ->
     trainer.compile(
         optimizer=make_optimizer(config, total_steps), loss=task.loss, metrics=task.metrics
     )
-    _write_json(run_dir / "model.json", task.meta)
-    _write_json(
-        run_dir / "environment.json",
+    artifacts.write_json(run_dir, artifacts.MODEL_META, task.meta)
+    artifacts.write_json(
+        run_dir,
+        artifacts.ENVIRONMENT,
         {
             "python": platform.python_version(),
             "tensorflow": tf.__version__,
@@ -95,10 +100,7 @@ def train_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) ->
         test = trainer.evaluate(task.test_ds, verbose=0, return_dict=True)
         metrics.update({f"test_{k}": float(v) for k, v in test.items() if k != "grad_norm"})
     saved = task.export(task.model) if task.export else task.model
-    saved.save(run_dir / "model.keras")
+    artifacts.save_model(run_dir, saved)
     store.set_final_metrics(run_id, metrics)
     return metrics
 
-
-def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2))
