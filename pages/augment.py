@@ -6,9 +6,9 @@ for that training example in epoch v with this seed (see core.augment.pipeline).
 
 import streamlit as st
 
-from core.data.types import DatasetError
 from core.data.registry import list_datasets, load_dataset
 from core.data.stats import sample_indices
+from core.data.types import DatasetError
 from dashboard.image_figures import thumbnail
 from dashboard.widgets import page_path
 

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from core.data.types import DatasetError
 from core.data.registry import dataset_info, list_datasets, load_dataset
 from core.data.stats import class_counts, mean_images, pixel_statistics, sample_indices
+from core.data.types import DatasetError
 from dashboard.image_figures import class_histogram, thumbnail
 
 GRID_SIZE = 24

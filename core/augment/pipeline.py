@@ -50,27 +50,28 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from core.augment.image_geometry import (  # noqa: F401  (re-exported: the op classes are public API)
+    CropOrPad,
+    RandomCrop,
+    Rotation,
+    Translation,
+    Zoom,
+)
+from core.augment.image_op_base import AugmentOp, sub_seed
 from core.augment.image_ops import (  # noqa: F401  (re-exported: the op classes are public API)
     OPS,
-    AugmentOp,
     Brightness,
     Contrast,
-    CropOrPad,
     FlipLeftRight,
     FlipUpDown,
     GaussianNoise,
     Hue,
-    RandomCrop,
     RandomErasing,
     RandomFlipLeftRight,
     RandomFlipUpDown,
-    Rotation,
     Saturation,
     Standardize,
-    Translation,
     Transpose,
-    Zoom,
-    sub_seed,
 )
 
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.runs.launcher import PARENT_CUDA_ENV
-from dashboard.widgets import get_store
+from tests.pages.helpers import widget
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "app.py"
@@ -24,28 +22,12 @@ FOOTER = "Variant v of a sample is exactly what training feeds the model"
 BRIGHTNESS = re.compile(r"^brightness [+-]\d\.\d\d$")
 
 
-@pytest.fixture(autouse=True)
-def fresh_store_cache(monkeypatch):
-    """get_store is st.cache_resource: drop the handle so each test sees its own runs folder."""
-    monkeypatch.setenv(PARENT_CUDA_ENV, "")  # what dashboard/app.py sets, undone afterwards
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
-    get_store.clear()
-    yield
-    get_store.clear()
-
-
 def open_augment() -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=120)  # the first run imports TensorFlow
     at.switch_page("../pages/augment.py").run()
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["Augment"]
     return at
-
-
-def widget(widgets, label: str):
-    matches = [w for w in widgets if w.label == label]
-    assert len(matches) == 1, f"{label!r} among {[w.label for w in widgets]}"
-    return matches[0]
 
 
 def rerun(at: AppTest) -> AppTest:

@@ -15,23 +15,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import RunConfig
-from core.runs.launcher import PARENT_CUDA_ENV
 from core.runs.store import RunStore
-from dashboard.widgets import get_store
 from tests.conftest import TINY
+from tests.pages.helpers import widget
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "app.py"
-
-
-@pytest.fixture(autouse=True)
-def fresh_store_cache(monkeypatch):
-    """get_store is st.cache_resource: drop the handle so each test sees its own runs folder."""
-    monkeypatch.setenv(PARENT_CUDA_ENV, "")  # what dashboard/app.py sets, undone afterwards
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
-    get_store.clear()
-    yield
-    get_store.clear()
 
 
 @pytest.fixture
@@ -85,12 +74,6 @@ def rerun(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def widget(widgets, label: str):
-    matches = [w for w in widgets if w.label == label]
-    assert len(matches) == 1, f"{label!r} among {[w.label for w in widgets]}"
-    return matches[0]
 
 
 def tab(at: AppTest, label: str):

@@ -11,26 +11,14 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.runs.launcher import PARENT_CUDA_ENV
-from dashboard.widgets import get_store
+from tests.pages.helpers import widget
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "app.py"
 CAPTION = re.compile(r"^(?P<cls>.+) · #(?P<index>\d+)$")  # sample grid: "<class> · #<index>"
-
-
-@pytest.fixture(autouse=True)
-def fresh_store_cache(monkeypatch):
-    """get_store is st.cache_resource: drop the handle so each test sees its own runs folder."""
-    monkeypatch.setenv(PARENT_CUDA_ENV, "")  # what dashboard/app.py sets, undone afterwards
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
-    get_store.clear()
-    yield
-    get_store.clear()
 
 
 def open_data(dataset: str | None = None) -> AppTest:
@@ -41,12 +29,6 @@ def open_data(dataset: str | None = None) -> AppTest:
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["Data"]
     return at
-
-
-def widget(widgets, label: str):
-    matches = [w for w in widgets if w.label == label]
-    assert len(matches) == 1, f"{label!r} among {[w.label for w in widgets]}"
-    return matches[0]
 
 
 def tab(at: AppTest, label: str):

@@ -13,24 +13,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data.registry import list_datasets
-from core.runs.launcher import PARENT_CUDA_ENV
 from core.runs.store import RunStore
-from dashboard.widgets import get_store
 from tests.conftest import TINY
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "app.py"
-
-
-@pytest.fixture(autouse=True)
-def fresh_store_cache(monkeypatch):
-    """get_store is st.cache_resource: drop the handle so each test sees its own runs folder."""
-    # what dashboard/app.py does to the environment, undone after the test
-    monkeypatch.setenv(PARENT_CUDA_ENV, "")
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
-    get_store.clear()
-    yield
-    get_store.clear()
 
 
 def open_home() -> AppTest:

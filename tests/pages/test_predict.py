@@ -15,24 +15,12 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.runs.launcher import PARENT_CUDA_ENV
 from core.runs.store import RunStore
-from dashboard.widgets import get_store
 from tests.conftest import TINY
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "app.py"
 SAMPLE = "Sample from the test split"
-
-
-@pytest.fixture(autouse=True)
-def fresh_store_cache(monkeypatch):
-    """get_store is st.cache_resource: drop the handle so each test sees its own runs folder."""
-    monkeypatch.setenv(PARENT_CUDA_ENV, "")  # what dashboard/app.py sets, undone afterwards
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
-    get_store.clear()
-    yield
-    get_store.clear()
 
 
 @pytest.fixture
