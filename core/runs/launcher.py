@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 from core import paths
-from core.config import RunConfig
+from core.config import ConfigError, RunConfig
 from core.runs import artifacts
 from core.runs.store import RunStore
 
@@ -26,6 +26,7 @@ def open_store(root: Path | None = None) -> RunStore:
 def launch(config: RunConfig, root: Path | None = None, group_id: str | None = None) -> str:
     """Record a queued run, write its config, start its worker; returns the run id."""
     config.validate()
+    check_data_settings(config)
     root = root or paths.runs_dir()
     store = open_store(root)
     run_id = store.create_run(config.to_dict(), config.name, group_id=group_id)
@@ -34,6 +35,17 @@ def launch(config: RunConfig, root: Path | None = None, group_id: str | None = N
     artifacts.write_json(folder, artifacts.CONFIG, config.to_dict())
     _spawn(store, run_id, root)
     return run_id
+
+
+def check_data_settings(config: RunConfig) -> None:
+    """ConfigError unless config.data_settings suit the model's task (core.tasks.settings)."""
+    from core.models.registry import ModelError, model_spec
+    from core.tasks.settings import TASK_SETTINGS
+
+    try:
+        TASK_SETTINGS[model_spec(config.model).task].from_dict(config.data_settings)
+    except (ModelError, ValueError) as err:
+        raise ConfigError(str(err)) from None
 
 
 def launch_kfold(config: RunConfig, k: int, root: Path | None = None) -> list[str]:

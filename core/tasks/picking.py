@@ -5,7 +5,7 @@ core.models.zoo.phasenet); targets (batch, window, 3) float32 [noise, P, S] labe
 
 config.dataset: a name of core.seismic.sources (`synthetic`, `phasenet:<folder>`, ...) or several
 mixed, `mix:synthetic+phasenet:ncedc-sample` (same sampling rate; windows may differ in length).
-config.data_settings (all optional):
+config.data_settings (all optional; core.tasks.settings.PickingSettings):
   window         3001   samples per training window (the model's input length)
   label_shape    gaussian | box | triangle (core.seismic.labels)
   label_width    10     samples (gaussian: standard deviation; box/triangle: half width)
@@ -33,17 +33,11 @@ import numpy as np
 
 from core.config import RunConfig
 from core.data.registry import mix_parts
-from core.seismic.labels import LABEL_SHAPES, make_labels
+from core.seismic.labels import make_labels
 from core.seismic.picking import CLASS_NAMES
 from core.tasks.base import PreparedTask
+from core.tasks.settings import PickingSettings
 
-DEFAULTS = {
-    "window": 3001,
-    "label_shape": "gaussian",
-    "label_width": 10,
-    "crop_margin_s": 0.5,
-    "class_weights": None,
-}
 EVAL_EPOCH = -1  # the "epoch" of the fixed validation/test crops
 NOISE = (1.0, 0.0, 0.0)  # label of padding samples
 
@@ -87,23 +81,9 @@ def load_splits(name: str) -> tuple[LabelledWindows, LabelledWindows, LabelledWi
     )
 
 
-def data_settings(config: RunConfig) -> dict:
-    """DEFAULTS overridden by config.data_settings, checked."""
-    unknown = sorted(set(config.data_settings) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown data setting(s) for picking: {', '.join(unknown)}")
-    settings = {**DEFAULTS, **config.data_settings}
-    settings["window"] = int(settings["window"])
-    if settings["window"] < 64:
-        raise ValueError(f"window must be at least 64 samples, got {settings['window']}")
-    if settings["label_shape"] not in LABEL_SHAPES:
-        raise ValueError(f"label_shape must be one of {LABEL_SHAPES}")
-    if not float(settings["label_width"]) > 0:
-        raise ValueError("label_width must be positive (samples)")
-    weights = settings["class_weights"]
-    if weights is not None and (len(weights) != 3 or min(weights) <= 0):
-        raise ValueError("class_weights must be three positive numbers [noise, P, S]")
-    return settings
+def data_settings(config: RunConfig) -> PickingSettings:
+    """config.data_settings as checked PickingSettings (ValueError names what is wrong)."""
+    return PickingSettings.from_dict(config.data_settings)
 
 
 def crop_start(
@@ -151,7 +131,9 @@ def _pick_of(aug, name: str, labels: np.ndarray, column: int) -> int | None:
 class ExampleMaker:
     """(index, epoch) -> ((window, 3) data, (window, 3) labels), deterministic; numpy only."""
 
-    def __init__(self, windows: LabelledWindows, settings: dict, seed: int, pipeline=None):
+    def __init__(
+        self, windows: LabelledWindows, settings: PickingSettings, seed: int, pipeline=None
+    ):
         self.windows = windows
         self.settings = settings
         self.seed = int(seed)
@@ -160,8 +142,8 @@ class ExampleMaker:
     def __call__(self, index: int, epoch: int) -> tuple[np.ndarray, np.ndarray]:
         s = self.settings
         w = self.windows.window(int(index))
-        shape, width, window = s["label_shape"], float(s["label_width"]), s["window"]
-        margin = int(round(s["crop_margin_s"] * w.sampling_rate))
+        shape, width, window = s.label_shape, s.label_width, s.window
+        margin = int(round(s.crop_margin_s * w.sampling_rate))
         if self.pipeline is not None and epoch != EVAL_EPOCH:
             from core.seismic.waveform_augment import element_rng
 
@@ -193,7 +175,7 @@ def training_dataset(maker: ExampleMaker, batch_size: int, seed: int):
 
     from core.augment.pipeline import EpochSeedCallback
 
-    n, window = len(maker.windows), maker.settings["window"]
+    n, window = len(maker.windows), maker.settings.window
     epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="picking_epoch")
 
     def make(index, epoch):
@@ -238,7 +220,7 @@ def prepare(config: RunConfig) -> PreparedTask:
         from core.seismic.waveform_augment import WaveformPipeline
 
         pipeline = WaveformPipeline.from_spec(config.augmentation, pool=train.sets[0])
-    window = settings["window"]
+    window = settings.window
     train_ds, callbacks = training_dataset(
         ExampleMaker(train, settings, config.seed, pipeline), config.batch_size, config.seed
     )
@@ -253,7 +235,7 @@ def prepare(config: RunConfig) -> PreparedTask:
         test_ds=test_ds,
         steps_per_epoch=-(-len(train) // config.batch_size),
         model=model,
-        loss=picking_loss(settings["class_weights"]),
+        loss=picking_loss(settings.class_weights),
         metrics=picking_metrics(tolerance),
         meta={
             "task": "picking",
@@ -264,12 +246,12 @@ def prepare(config: RunConfig) -> PreparedTask:
             "input_shape": [window, 3],
             "window": window,
             "sampling_rate": rate_hz,
-            "label_shape": settings["label_shape"],
-            "label_width": float(settings["label_width"]),
+            "label_shape": settings.label_shape,
+            "label_width": settings.label_width,
             "class_names": list(CLASS_NAMES),
             "channels": ["E", "N", "Z"],
             "normalization": "in the model: per window and component (x - mean) / std",
-            "data_settings": settings,
+            "data_settings": settings.to_dict(),
         },
         fingerprint=fingerprint(train),
         train_examples=len(train),

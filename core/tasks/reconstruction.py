@@ -1,9 +1,9 @@
 """Image reconstruction task (denoising autoencoder): noisy image in, clean image out.
 
 Inputs (batch, h, w, c) float32 in [0, 1]: the clean image plus Gaussian noise of standard
-deviation `config.data_settings['noise_std']` (default 0.2), clipped to [0, 1]; targets are the
-clean images. The noise is drawn once per split from the run's seed, so a run is repeatable.
-Loss mean squared error, metric mean absolute error (both in pixel units of [0, 1]).
+deviation `config.data_settings['noise_std']` (ReconstructionSettings, default 0.2), clipped to
+[0, 1]; targets are the clean images. The noise is drawn once per split from the run's seed,
+so a run is repeatable. Loss mean squared error, metric mean absolute error (both in pixel units of [0, 1]).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import numpy as np
 
 from core.config import RunConfig
 from core.tasks.base import PreparedTask
+from core.tasks.settings import ReconstructionSettings
 
-DEFAULT_NOISE_STD = 0.2
 SPLIT_OFFSETS = {"train": 0, "validation": 1, "test": 2}  # per-split noise seeds: seed + offset
 
 
@@ -26,14 +26,7 @@ def add_noise(images: np.ndarray, noise_std: float, seed: int) -> np.ndarray:
 
 def noise_std_of(config: RunConfig) -> float:
     """The configured noise level; ValueError if it is not a number >= 0."""
-    value = config.data_settings.get("noise_std", DEFAULT_NOISE_STD)
-    try:
-        std = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"noise_std must be a number, got {value!r}") from None
-    if not std >= 0:
-        raise ValueError(f"noise_std must be >= 0, got {value!r}")
-    return std
+    return ReconstructionSettings.from_dict(config.data_settings).noise_std
 
 
 def prepare(config: RunConfig) -> PreparedTask:
