@@ -3,7 +3,8 @@
 Inputs (batch, h, w, c) float32 in [0, 1]: the clean image plus Gaussian noise of standard
 deviation `config.data_settings['noise_std']` (ReconstructionSettings, default 0.2), clipped to
 [0, 1]; targets are the clean images. The noise is drawn once per split from the run's seed,
-so a run is repeatable. Loss mean squared error, metric mean absolute error (both in pixel units of [0, 1]).
+so a run is repeatable. Loss mean squared error, metric mean absolute error (both in pixel
+units of [0, 1]).
 """
 
 from __future__ import annotations
