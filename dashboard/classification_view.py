@@ -7,19 +7,20 @@ from pathlib import Path
 import streamlit as st
 
 from core.data.decode import ImageError, decode_image
+from core.data.registry import load_dataset
+from core.runs.artifacts import MODEL_FILE
+from core.tasks.image_predict import PredictError, load_run_model, predict_top_k
 from dashboard.figures import top_k_bar
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model ...")
 def load_model(run_dir: str, stamp: float):
-    from core.tasks.image_predict import load_run_model
 
     return load_run_model(Path(run_dir))
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def test_split(dataset: str):
-    from core.data.registry import load_dataset
 
     data = load_dataset(dataset)
     return data.x_test, data.y_test, list(data.info.class_names)
@@ -27,8 +28,6 @@ def test_split(dataset: str):
 
 def render_classification(run_id: str, run_dir: Path) -> None:
     """Top-k classes with probabilities for one image."""
-    from core.runs.artifacts import MODEL_FILE
-    from core.tasks.image_predict import PredictError, predict_top_k
 
     try:
         loaded = load_model(str(run_dir), (Path(run_dir) / MODEL_FILE).stat().st_mtime)

@@ -13,6 +13,9 @@ import json
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.models.registry import ModelError, build_model, model_notes
+from core.models.summary import layer_graph, parameter_totals, summary_table
+
 BOX_WIDTH = 2.6
 BOX_HEIGHT = 0.62
 COLUMN_STEP = 3.2  # horizontal distance between parallel branches
@@ -162,8 +165,6 @@ def model_overview_data(
     # devices were initialised already, hidden by the entry script's CUDA_VISIBLE_DEVICES=-1.
     with contextlib.suppress(RuntimeError):
         tf.config.set_visible_devices([], "GPU")
-    from core.models.registry import build_model, model_notes
-    from core.models.summary import layer_graph, parameter_totals, summary_table
 
     model, used = build_model(model_name, input_shape, num_classes, json.loads(settings_json))
     nodes, edges = layer_graph(model)
@@ -181,7 +182,6 @@ def render_model_overview(
     model_name: str, input_shape: tuple[int, ...], num_classes: int, settings: dict | None = None
 ) -> None:
     """Parameter totals, build notes, the layer table and the layer diagram of one model."""
-    from core.models.registry import ModelError
 
     try:
         data = model_overview_data(

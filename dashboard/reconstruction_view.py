@@ -7,21 +7,20 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from core.data.registry import load_dataset
+from core.runs import artifacts
+from core.tasks.reconstruction import reconstruct, reconstruction_errors
 from dashboard.image_figures import thumbnail
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model ...")
 def _load(run_dir: str, stamp: float):
-    from core.runs import artifacts
 
     return artifacts.load_model(Path(run_dir))
 
 
 def render_reconstruction(run_id: str, run_dir: Path) -> None:
     """Test images, their noisy copies and what the autoencoder makes of them, with errors."""
-    from core.data.registry import load_dataset
-    from core.runs import artifacts
-    from core.tasks.reconstruction import reconstruct, reconstruction_errors
 
     try:
         meta = artifacts.read_model_meta(run_dir)

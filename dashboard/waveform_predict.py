@@ -17,7 +17,13 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from core.runs.artifacts import MODEL_FILE
-from core.seismic.picking import Pick, PickingError, PickOptions
+from core.seismic.continuous import synthetic_record
+from core.seismic.evaluation import evaluate_windows, score_continuous
+from core.seismic.export import picks_to_csv, picks_to_quakeml
+from core.seismic.obspy_source import read_stream_bytes
+from core.seismic.picking import Pick, Picker, PickingError, PickOptions, find_picks
+from core.seismic.sources import list_waveform_datasets
+from core.tasks.picking import load_splits
 from dashboard.waveform_figures import PHASE_COLOURS, TRACE_COLOUR, minmax_decimate
 
 SYNTHETIC = "Built-in synthetic record"
@@ -170,14 +176,12 @@ def pick_rows(picks: list[Pick]) -> list[dict]:
 @st.cache_resource(max_entries=2, show_spinner="Loading the picker ...")
 def load_picker(run_dir: str, stamp: float):
     """The run's Picker (shared by sessions; stamp = model file mtime, so a new file reloads)."""
-    from core.seismic.picking import Picker
 
     return Picker.from_run(Path(run_dir))
 
 
 @st.cache_data(max_entries=4, show_spinner="Building the synthetic record ...")
 def synthetic_input(minutes: int, seed: int):
-    from core.seismic.continuous import synthetic_record
 
     made = synthetic_record(minutes * 60.0, seed=seed)
     return [made.record], {"P": made.itp.tolist(), "S": made.its.tolist()}
@@ -185,7 +189,6 @@ def synthetic_input(minutes: int, seed: int):
 
 @st.cache_data(max_entries=4, show_spinner="Reading the file ...")
 def uploaded_input(content: bytes, name: str, rate: float):
-    from core.seismic.obspy_source import read_stream_bytes
 
     return read_stream_bytes(content, name, target_rate=rate)
 
@@ -278,8 +281,6 @@ def _pick_view(run_id: str, picker) -> None:
 
 
 def _show_result(run_id, picker, record, result, options, truth) -> None:
-    from core.seismic.export import picks_to_csv, picks_to_quakeml
-    from core.seismic.picking import find_picks
 
     picks = find_picks(  # thresholds and distance re-pick the stored probabilities instantly
         result.probabilities,
@@ -326,7 +327,6 @@ def _show_result(run_id, picker, record, result, options, truth) -> None:
 
 def _truth_summary(picks, truth, rate, tolerance_s: float = 0.5) -> None:
     """Recall and false picks against the synthetic record's true arrivals."""
-    from core.seismic.evaluation import score_continuous
 
     scores = score_continuous(picks, truth, rate, tolerance_s)
     for col, score in zip(st.columns(2), scores, strict=False):
@@ -340,7 +340,6 @@ def _truth_summary(picks, truth, rate, tolerance_s: float = 0.5) -> None:
 
 
 def _evaluate_view(picker) -> None:
-    from core.seismic.sources import list_waveform_datasets
 
     names = list(dict.fromkeys([picker.dataset, *(i.name for i in list_waveform_datasets())]))
     a, b = st.columns([2, 1])
@@ -376,8 +375,6 @@ def _evaluate_view(picker) -> None:
 
 
 def _evaluate(picker, name: str, split: str, options: PickOptions):
-    from core.seismic.evaluation import evaluate_windows
-    from core.tasks.picking import load_splits
 
     try:
         train, val, test, rate = load_splits(name)

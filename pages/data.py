@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from core.data.registry import dataset_info, list_datasets, load_dataset
+from core.data.folder import folder_version, import_folder, load_folder, parse_folder_spec
+from core.data.registry import dataset_info, folder_spec, list_datasets, load_dataset
 from core.data.stats import class_counts, mean_images, pixel_statistics, sample_indices
 from core.data.types import DatasetError
 from dashboard.image_figures import class_histogram, thumbnail
@@ -19,20 +20,19 @@ SPLITS = {
 def cached_dataset(name: str, version: str = ""):
     """Shared by all sessions; arrays are read-only for pages. `version` changes when a
     folder's files change, so an edited folder is read again."""
-    if name.startswith("folder:"):
-        from core.data.folder import load_folder
-
-        return load_folder(name.split(":", 1)[1], name)  # not the per-process lru_cache
+    spec = folder_spec(name)
+    if spec is not None:
+        return load_folder(spec, name)  # not the per-process lru_cache
     return load_dataset(name)
 
 
 def import_with_progress(name: str) -> str:
     """First use of a folder in this session: import it with a progress bar. The import leaves
     a decoded cache on disk, so the cached load that follows is quick."""
-    from core.data.folder import folder_version, import_folder, parse_folder_spec
 
     done = st.session_state.setdefault("imported-folders", set())
-    version = folder_version(name.split(":", 1)[1])
+    spec = folder_spec(name)
+    version = folder_version(spec)
     if (name, version) in done:
         return version
     bar = st.progress(0.0, text="Listing images ...")
@@ -40,7 +40,7 @@ def import_with_progress(name: str) -> str:
     def show(count: int, total: int) -> None:
         bar.progress(count / max(total, 1), text=f"Importing images: {count:,} of {total:,}")
 
-    path, size, channels = parse_folder_spec(name.split(":", 1)[1])
+    path, size, channels = parse_folder_spec(spec)
     try:
         import_folder(path, size, channels, progress=show, name=name)
     finally:
@@ -93,7 +93,7 @@ try:
 
         render_waveform_data(name)
         st.stop()
-    version = import_with_progress(name) if name.startswith("folder:") else ""
+    version = import_with_progress(name) if folder_spec(name) is not None else ""
     data = cached_dataset(name, version)
 except DatasetError as err:
     st.error(str(err))

@@ -11,11 +11,18 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from core import paths
+from core.cli.seismic import add_seismic_commands
 from core.config import ConfigError, RunConfig
-from core.data.registry import dataset_info, list_datasets
+from core.data.decode import ImageError, decode_image
+from core.data.registry import dataset_info, list_datasets, load_dataset
 from core.data.types import DatasetError
 from core.models.registry import MODELS, ModelError, model_spec
+from core.runs import launcher
+from core.runs.launcher import open_store
+from core.tasks.image_predict import PredictError, load_run_model, predict_top_k
 
 USER_ERRORS = (ConfigError, DatasetError, ModelError, ValueError, FileNotFoundError)
 
@@ -84,7 +91,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_predict)
-    from core.cli.seismic import add_seismic_commands
 
     add_seismic_commands(sub)
     return parser
@@ -112,7 +118,6 @@ def cmd_models(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from core.runs import launcher
 
     config = RunConfig(
         dataset=args.dataset,
@@ -170,7 +175,6 @@ def wait_for_run(store, run_id: str, quiet: bool = False, poll_s: float = 0.5):
 
 
 def cmd_runs(args) -> int:
-    from core.runs.launcher import open_store
 
     store = open_store()
     store.mark_lost_runs()
@@ -189,7 +193,6 @@ def cmd_runs(args) -> int:
 
 
 def cmd_stop(args) -> int:
-    from core.runs import launcher
 
     _require_run(args.run_id)
     launcher.stop(args.run_id)
@@ -198,7 +201,6 @@ def cmd_stop(args) -> int:
 
 
 def cmd_resume(args) -> int:
-    from core.runs import launcher
 
     _require_run(args.run_id)
     launcher.open_store().mark_lost_runs()
@@ -208,9 +210,6 @@ def cmd_resume(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from core.data.decode import ImageError, decode_image
-    from core.data.registry import load_dataset
-    from core.tasks.image_predict import PredictError, load_run_model, predict_top_k
 
     _require_run(args.run)
     raw = [_read(p) for p in args.image] if args.image else []  # missing files fail fast
@@ -246,7 +245,6 @@ def cmd_predict(args) -> int:
 
 
 def _require_run(run_id: str) -> None:
-    from core.runs.launcher import open_store
 
     if open_store().get_run(run_id) is None:
         raise ValueError(f"no run {run_id!r} in {paths.runs_dir()} (see: python -m core runs)")
@@ -259,7 +257,6 @@ def _read(path: Path) -> bytes:
 
 
 def _stack(images):
-    import numpy as np
 
     return np.stack(images)
 

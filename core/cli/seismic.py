@@ -16,7 +16,11 @@ import sys
 from pathlib import Path
 
 from core import paths
-from core.seismic.picking import PickingError, PickOptions, read_picking_meta
+from core.seismic.evaluation import evaluate_windows
+from core.seismic.export import picks_to_csv, picks_to_quakeml
+from core.seismic.obspy_source import read_stream_file
+from core.seismic.picking import Picker, PickingError, PickOptions, read_picking_meta
+from core.tasks.picking import load_splits
 
 
 def add_seismic_commands(sub) -> None:
@@ -75,14 +79,11 @@ def run_folder(run_id: str) -> Path:
 
 def load_picker(run_id: str):
     """The Picker of a finished picking run in the runs folder."""
-    from core.seismic.picking import Picker
 
     return Picker.from_run(run_folder(run_id))
 
 
 def cmd_pick(args) -> int:
-    from core.seismic.export import picks_to_csv, picks_to_quakeml
-    from core.seismic.obspy_source import read_stream_file
 
     options = _options(args)
     for out in (args.csv, args.quakeml):
@@ -139,8 +140,6 @@ def cmd_pick(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from core.seismic.evaluation import evaluate_windows
-    from core.tasks.picking import load_splits
 
     options = _options(args)
     if not args.tolerance or min(args.tolerance) <= 0:

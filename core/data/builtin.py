@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 from core.data.types import DatasetInfo, ImageDataset
 
@@ -36,7 +37,6 @@ def load_builtin(name: str) -> ImageDataset:
 
 
 def _load_digits(info: DatasetInfo) -> ImageDataset:
-    from PIL import Image
     from sklearn.datasets import load_digits
 
     bunch = load_digits()

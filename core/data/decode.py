@@ -10,6 +10,7 @@ import re
 import warnings
 
 import numpy as np
+from PIL import Image, ImageOps
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # 20 MiB per uploaded image
 MAX_PIXELS = 40_000_000  # larger images are refused as possible decompression bombs
@@ -24,7 +25,6 @@ class ImageError(ValueError):
 
 def decode_image(data: bytes, input_shape: tuple[int, int, int], name: str = "image") -> np.ndarray:
     """Bytes of any Pillow-readable image -> (h, w, c) float32 in [0, 1] matching input_shape."""
-    from PIL import Image, ImageOps
 
     if not data:
         raise ImageError(f"{name}: the file is empty")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from core.data import decode as images
 from core.data.root import is_inside_data_root, resolve_in_data_root
@@ -142,7 +143,6 @@ def infer_channels(listing: FolderListing) -> int:
 
     Reads only image headers and stops at the first colour image.
     """
-    from PIL import Image
 
     for path, (_, size, _) in zip(listing.paths, listing.stats, strict=True):
         if size == 0 or size > images.MAX_FILE_BYTES:

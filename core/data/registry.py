@@ -108,3 +108,9 @@ def split_name(name: str) -> tuple[str, str]:
     if not spec.strip():
         raise DatasetError(f"{name!r}: give a path or name after '{source}:'")
     return source, spec.strip()
+
+
+def folder_spec(name: str) -> str | None:
+    """The `<path>[@<size>[x<channels>]]` part of a `folder:` name; None for other names."""
+    source, sep, spec = name.partition(":")
+    return spec.strip() if sep and source == "folder" else None

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from google.protobuf.message import DecodeError
 
 from core.data.root import glob_in_data_root, resolve_in_data_root
 from core.data.types import DatasetError, DatasetInfo, ImageDataset, split_dataset, to_float_images
@@ -221,7 +222,6 @@ def read_records(files: list[Path]) -> tuple[np.ndarray, np.ndarray]:
 def _examples(file: Path):
     """Yield (pixel bytes, label, (h, w, c)) per record of one file, checked."""
     import tensorflow as tf
-    from google.protobuf.message import DecodeError
 
     _check_framing(file)
     try:

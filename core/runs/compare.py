@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from core.config import RunConfig
 
 IGNORED_KEYS = {"name"}
 
 
 def with_defaults(config: dict) -> dict:
     """A run's config with fields added since it was made filled in with today's defaults."""
-    from core.config import RunConfig
 
     defaults = RunConfig().to_dict()
     merged = {**defaults, **config}

@@ -13,6 +13,8 @@ from core import paths
 from core.config import ConfigError, RunConfig
 from core.runs import artifacts
 from core.runs.store import RunStore
+from core.models.registry import ModelError, model_spec
+from core.tasks.settings import TASK_SETTINGS
 
 # The dashboard hides GPUs from its own process; workers get the original setting back.
 PARENT_CUDA_ENV = "TFLAB_PARENT_CUDA_VISIBLE_DEVICES"
@@ -39,8 +41,6 @@ def launch(config: RunConfig, root: Path | None = None, group_id: str | None = N
 
 def check_data_settings(config: RunConfig) -> None:
     """ConfigError unless config.data_settings suit the model's task (core.tasks.settings)."""
-    from core.models.registry import ModelError, model_spec
-    from core.tasks.settings import TASK_SETTINGS
 
     try:
         TASK_SETTINGS[model_spec(config.model).task].from_dict(config.data_settings)

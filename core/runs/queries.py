@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.runs.store import Run, RunStore, _to_run
+from core.runs.artifacts import has_model
 
 
 @dataclass
@@ -94,7 +95,6 @@ def delete_run_with_artifacts(store: RunStore, run_id: str, root: Path) -> None:
 
 def runs_with_models(store: RunStore, root: Path, limit: int = 200) -> list[Run]:
     """Newest runs that ended with a saved model (succeeded or stopped), for prediction."""
-    from core.runs.artifacts import has_model
 
     runs = store.list_runs(limit=limit)
     return [r for r in runs if r.status in ("succeeded", "stopped") and has_model(root / r.id)]

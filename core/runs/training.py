@@ -13,32 +13,28 @@ from core.config import RunConfig
 from core.runs import artifacts
 from core.runs.optimization import OPTIMIZERS  # noqa: F401 - re-exported for pages and the CLI
 from core.runs.store import RunStore
+from core.devices import apply_device_settings
+import numpy as np
+from core.models.registry import model_spec
+from core.runs.optimization import apply_weight_regularization, make_optimizer, training_callbacks
+from core.tasks.base import prepare_task
+from core.models.registry import model_notes
 
 
 def train_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) -> dict:
     """Train `config` as run `run_id`, writing artifacts to run_dir; returns the final metrics."""
-    from core.devices import apply_device_settings
 
     for note in apply_device_settings(config.devices):  # before anything else touches TF
         store.add_event(run_id, note)
 
     import keras
-    import numpy as np
     import tensorflow as tf
 
-    from core.models.registry import model_spec
     from core.runs.callbacks import StoreCallback
-    from core.runs.optimization import (
-        apply_weight_regularization,
-        make_optimizer,
-        training_callbacks,
-    )
     from core.runs.trainer_model import GradNormTrainer
-    from core.tasks.base import prepare_task
 
     keras.utils.set_random_seed(config.seed)
     task = prepare_task(model_spec(config.model).task, config)
-    from core.models.registry import model_notes
 
     for note in model_notes(task.model):  # e.g. which transfer-learning weights were used
         store.add_event(run_id, note)

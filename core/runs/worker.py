@@ -15,6 +15,7 @@ from pathlib import Path
 
 from core.config import RunConfig
 from core.runs.store import RunStore
+from core.runs.training import train_run
 
 HEARTBEAT_EVERY_S = 1.0
 
@@ -41,8 +42,6 @@ def run_worker(store: RunStore, run_id: str, run_dir: Path) -> int:
     threading.Thread(target=_beat, args=(store, run_id, done), daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: store.request_stop(run_id))
     try:
-        from core.runs.training import train_run
-
         metrics = train_run(RunConfig.from_dict(run.config), store, run_id, run_dir)
         status = "stopped" if store.stop_requested(run_id) else "succeeded"
         store.add_event(

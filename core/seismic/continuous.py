@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.seismic.obspy_source import ContinuousRecord
+
 DEFAULT_START = 1_704_067_200.0  # 2024-01-01T00:00:00Z
 STATION = "SY.SYN..HH"
 CHANNELS = ("HHE", "HHN", "HHZ")
@@ -33,7 +35,6 @@ def synthetic_record(
     window_s: float = 30.0,
 ) -> SyntheticRecord:
     """(duration_s * sampling_rate, 3) float32 record of concatenated synthetic events."""
-    from core.seismic.obspy_source import ContinuousRecord
     from core.seismic.synthetic import make_synthetic
 
     samples = int(round(duration_s * sampling_rate))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -333,7 +334,6 @@ class Picker:
 
 def resample(data: np.ndarray, rate: float, target: float) -> np.ndarray:
     """(samples, 3) at `rate` -> float32 at `target` Hz (polyphase, anti-aliased)."""
-    from fractions import Fraction
 
     from scipy.signal import resample_poly
 

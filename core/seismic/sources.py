@@ -23,6 +23,8 @@ from pathlib import Path
 from core.data.root import glob_in_data_root, resolve_in_data_root
 from core.data.types import SPLIT_SEED, DatasetError, DatasetInfo, split_indices
 from core.paths import REPO_ROOT
+from core.seismic.phasenet_npz import load_npz_folder, read_npz_window
+from core.seismic.waveform_tfrecord import read_waveform_tfrecords
 from core.seismic.windows import WaveformSet
 
 CLASS_NAMES = ("noise", "P", "S")
@@ -87,8 +89,6 @@ def waveform_dataset_info(name: str) -> DatasetInfo:
         return WAVEFORM_BUILTIN[name]
     source, spec = _split_name(name)
     if source == "phasenet":
-        from core.seismic.phasenet_npz import read_npz_window
-
         folder = resolve_folder(spec)
         files = sorted(folder.glob("*.npz"))
         for path in files[:20]:  # the first readable file gives the shape
@@ -117,8 +117,6 @@ def load_waveform_dataset(name: str) -> WaveformDataset:
         return split_waveforms(WAVEFORM_BUILTIN[name], wset)
     source, spec = _split_name(name)
     if source == "phasenet":
-        from core.seismic.phasenet_npz import load_npz_folder
-
         folder = resolve_folder(spec)
         try:
             wset, report = load_npz_folder(folder)
@@ -131,7 +129,6 @@ def load_waveform_dataset(name: str) -> WaveformDataset:
             wset.data.shape[1],
         )
         return split_waveforms(info, wset, report=report)
-    from core.seismic.waveform_tfrecord import read_waveform_tfrecords
 
     pattern = resolve_pattern(spec)
     try:

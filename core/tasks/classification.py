@@ -11,6 +11,8 @@ import hashlib
 import numpy as np
 
 from core.config import RunConfig
+from core.data.registry import load_dataset
+from core.models.registry import build_model
 from core.tasks.base import PreparedTask
 
 
@@ -18,8 +20,6 @@ def prepare(config: RunConfig) -> PreparedTask:
     import keras
 
     from core.data.pipeline import make_dataset, subsample
-    from core.data.registry import load_dataset
-    from core.models.registry import build_model
 
     data = load_dataset(config.dataset)
     info = data.info

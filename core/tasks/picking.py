@@ -25,6 +25,7 @@ Pick F1 in training is a per-window proxy (see PickF1); core.seismic.evaluation 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 from dataclasses import dataclass
@@ -33,8 +34,12 @@ import numpy as np
 
 from core.config import RunConfig
 from core.data.registry import mix_parts
+from core.models.registry import MODELS, ModelError, build_model
+from core.models.zoo.phasenet import PhaseNetSettings, build_phasenet
+from core.seismic import sources as waveform_sources
 from core.seismic.labels import make_labels
 from core.seismic.picking import CLASS_NAMES
+from core.seismic.waveform_augment import WaveformPipeline, element_rng
 from core.tasks.base import PreparedTask
 from core.tasks.settings import PickingSettings
 
@@ -67,9 +72,8 @@ class LabelledWindows:
 
 def load_splits(name: str) -> tuple[LabelledWindows, LabelledWindows, LabelledWindows, float]:
     """(train, validation, test, sampling rate) of one dataset or a `mix:` of several."""
-    from core.seismic.sources import load_waveform_dataset
 
-    loaded = [load_waveform_dataset(n) for n in mix_parts(name)]
+    loaded = [waveform_sources.load_waveform_dataset(n) for n in mix_parts(name)]
     rates = {float(d.train.sampling_rate) for d in loaded}
     if len(rates) != 1:
         raise ValueError(f"{name}: the datasets have different sampling rates {sorted(rates)} Hz")
@@ -145,8 +149,6 @@ class ExampleMaker:
         shape, width, window = s.label_shape, s.label_width, s.window
         margin = int(round(s.crop_margin_s * w.sampling_rate))
         if self.pipeline is not None and epoch != EVAL_EPOCH:
-            from core.seismic.waveform_augment import element_rng
-
             aug, _ = self.pipeline(w, element_rng(self.seed, int(epoch), int(index)))
             data = np.asarray(aug.data, np.float32)
             labels = np.asarray(aug.labels(shape, width), np.float32)
@@ -217,8 +219,6 @@ def prepare(config: RunConfig) -> PreparedTask:
         raise ValueError(f"dataset {config.dataset!r} has no training windows")
     pipeline = None
     if config.augmentation:
-        from core.seismic.waveform_augment import WaveformPipeline
-
         pipeline = WaveformPipeline.from_spec(config.augmentation, pool=train.sets[0])
     window = settings.window
     train_ds, callbacks = training_dataset(
@@ -261,10 +261,6 @@ def prepare(config: RunConfig) -> PreparedTask:
 
 def build_picker(config: RunConfig, window: int):
     """(uncompiled model, settings used): from core.models.registry, or PhaseNet directly."""
-    import dataclasses
-
-    from core.models.registry import MODELS, ModelError, build_model
-    from core.models.zoo.phasenet import PhaseNetSettings, build_phasenet
 
     settings = dict(config.model_settings)
     if config.dropout is not None:

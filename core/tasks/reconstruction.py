@@ -12,7 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from core.config import RunConfig
+from core.data.registry import load_dataset
+from core.models.registry import build_model
 from core.tasks.base import PreparedTask
+from core.tasks.classification import choose_splits, fingerprint
 from core.tasks.settings import ReconstructionSettings
 
 SPLIT_OFFSETS = {"train": 0, "validation": 1, "test": 2}  # per-split noise seeds: seed + offset
@@ -34,9 +37,6 @@ def prepare(config: RunConfig) -> PreparedTask:
     import keras
 
     from core.data.pipeline import make_dataset, subsample
-    from core.data.registry import load_dataset
-    from core.models.registry import build_model
-    from core.tasks.classification import choose_splits, fingerprint
 
     if config.augmentation:
         raise ValueError(
