@@ -247,3 +247,19 @@ def test_venv_has_the_locked_versions():
         if installed is None or Version(installed) != Version(version):
             wrong.append(f"{name}: locked {version}, installed {installed}")
     assert not wrong, "run bash scripts/setup.sh --dev:\n" + "\n".join(wrong)
+
+
+def test_installed_copy_keeps_runs_and_data_in_the_current_folder(installed, tmp_path):
+    """Outside a checkout, runs/ and data/ default to the folder the user starts it in."""
+    code = "import core.paths as p; print(p.runs_dir()); print(p.data_root())"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TFLAB_")}
+    env.pop("PYTHONSAFEPATH", None)
+    env["PYTHONPATH"] = str(installed)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    runs, data = done.stdout.split()
+    assert (
+        Path(runs) == (tmp_path / "runs").resolve() and Path(data) == (tmp_path / "data").resolve()
+    )
