@@ -61,21 +61,27 @@ def make_optimizer(config: RunConfig, total_steps: int):
     raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
 
 
+KERNEL_NAMES = ("kernel", "recurrent_kernel", "depthwise_kernel", "pointwise_kernel")
+
+
 def apply_weight_regularization(model, l1: float, l2: float) -> int:
-    """Attach an L1/L2 penalty to every kernel (dense, conv, recurrent); returns how many."""
+    """Attach an L1/L2 penalty to every trainable kernel (dense, conv, recurrent); returns how many.
+
+    Kernels are found among `model.weights`, which already covers every tracked sublayer:
+    nested models (a transfer-learning base), wrappers (Bidirectional, TimeDistributed) and RNN
+    cells. Walking `Model.layers` instead would miss the last two, since only models have
+    `layers`. A kernel is a variable whose (last path component) name is in KERNEL_NAMES, the
+    names Keras's own layers give them. Frozen (non-trainable) kernels get no penalty.
+    """
     import keras
 
     if not (l1 or l2):
         return 0
     penalty = keras.regularizers.L1L2(l1=l1, l2=l2)
-    count = 0
-    for layer in _all_layers(model):
-        for attr in ("kernel", "recurrent_kernel", "depthwise_kernel", "pointwise_kernel"):
-            variable = getattr(layer, attr, None)
-            if variable is not None and getattr(variable, "trainable", False):
-                variable.regularizer = penalty
-                count += 1
-    return count
+    kernels = {id(v): v for v in model.weights if v.name in KERNEL_NAMES and v.trainable}
+    for variable in kernels.values():
+        variable.regularizer = penalty
+    return len(kernels)
 
 
 def training_callbacks(config: RunConfig) -> list:
@@ -107,7 +113,3 @@ def training_callbacks(config: RunConfig) -> list:
 def current_learning_rate(optimizer) -> float:
     """The learning rate the optimizer applies at its current step."""
     return float(optimizer.learning_rate)
-
-
-def _all_layers(model):
-    yield from model._flatten_layers(include_self=False, recursive=True)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from core.config import RunConfig
+from core.models.zoo.transfer import TransferSettings, build_transfer, transfer_base
 from core.runs.optimization import (
     OPTIMIZERS,
     apply_weight_regularization,
@@ -12,6 +13,7 @@ from core.runs.optimization import (
     make_schedule,
     training_callbacks,
 )
+from core.runs.trainer_model import GradNormTrainer
 
 EXPECTED = {
     "adam": keras.optimizers.Adam,
@@ -111,3 +113,55 @@ def test_l1_l2_penalty_is_in_the_model_losses():
     (penalty,) = model.losses
     expected = 0.1 * 6 + 0.01 * 6  # six weights equal to one
     assert float(penalty) == pytest.approx(expected, rel=1e-5)
+
+
+def test_penalty_reaches_kernels_in_nested_models_wrappers_and_cells_once_each():
+    base_in = keras.Input((4,))
+    base = keras.Model(base_in, keras.layers.Dense(5, name="base_dense")(base_in), name="base")
+    frozen_in = keras.Input((4,))
+    frozen = keras.Model(frozen_in, keras.layers.Dense(5, name="frozen_dense")(frozen_in))
+    frozen.trainable = False
+    inputs = keras.Input((4,))
+    x = keras.layers.Add()([base(inputs), base(inputs), frozen(inputs)])  # base used twice
+    x = keras.layers.Reshape((5, 1))(x)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(2, name="lstm"), name="bi")(x)
+    model = keras.Model(inputs, keras.layers.Dense(3, name="head")(x))
+
+    # base kernel, forward and backward LSTM cell kernel + recurrent kernel, head; not frozen
+    assert apply_weight_regularization(model, l1=0.0, l2=0.01) == 6
+    penalised = sorted(v.path for v in model.weights if v.regularizer is not None)
+    assert penalised == [
+        "base_dense/kernel",
+        "bi/backward_lstm/lstm_cell/kernel",
+        "bi/backward_lstm/lstm_cell/recurrent_kernel",
+        "bi/forward_lstm/lstm_cell/kernel",
+        "bi/forward_lstm/lstm_cell/recurrent_kernel",
+        "head/kernel",
+    ]
+    expected = sum(
+        0.01 * float(np.sum(np.square(v.numpy())))
+        for v in model.weights
+        if v.regularizer is not None
+    )
+    assert float(sum(model.losses)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_penalty_reaches_the_base_of_a_transfer_model_and_the_trainer_loss():
+    model, _ = build_transfer(
+        (32, 32, 3), 4, TransferSettings(weights="none", trainable_base=True, dropout=0.0)
+    )
+    base = transfer_base(model)
+
+    def kernels_by_layer_walk(m):  # independent count: every layer of every nested model
+        for layer in m.layers:
+            if isinstance(layer, keras.Model):
+                yield from kernels_by_layer_walk(layer)
+            for attr in ("kernel", "depthwise_kernel"):
+                if getattr(layer, attr, None) is not None:
+                    yield getattr(layer, attr)
+
+    in_base = len(list(kernels_by_layer_walk(base)))
+    assert in_base > 40  # MobileNetV2's convolutions
+    assert apply_weight_regularization(model, l1=0.0, l2=1e-4) == in_base + 1  # + the head
+    assert all(v.regularizer is not None for v in base.weights if v.name.endswith("kernel"))
+    assert len(GradNormTrainer(model).losses) == in_base + 1  # reaches the wrapper's loss
