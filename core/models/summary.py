@@ -60,13 +60,9 @@ def layer_graph(model) -> tuple[list[dict], list[dict]]:
         for i, layer in enumerate(layers)
     ]
     pairs: list[tuple[str, str]] = []
-    for layer in layers:
-        for node in getattr(layer, "_inbound_nodes", []):
-            for tensor in node.input_tensors:
-                history = getattr(tensor, "_keras_history", None)
-                source = getattr(history[0], "name", None) if history else None
-                if source in names and (source, layer.name) not in pairs:
-                    pairs.append((source, layer.name))
+    for target, source in _config_edges(model):
+        if source in names and target in names and (source, target) not in pairs:
+            pairs.append((source, target))
     if not pairs and len(layers) > 1:
         pairs = [(a.name, b.name) for a, b in zip(layers, layers[1:], strict=False)]
     pairs = [(s, t) for s, t in pairs if index[s] < index[t]]
@@ -84,14 +80,36 @@ def output_shape(layer):
     try:
         out = layer.output
     except (AttributeError, ValueError, RuntimeError):
-        nodes = getattr(layer, "_inbound_nodes", [])
-        if not nodes or not nodes[0].output_tensors:
-            return None
-        out = nodes[0].output_tensors[0]
+        return None
     if isinstance(out, list | tuple):
         out = out[0]
     shape = getattr(out, "shape", None)
     return tuple(shape) if shape is not None else None
+
+
+def _config_edges(model) -> list[tuple[str, str]]:
+    """(layer, layer it takes input from) pairs read from a functional model's public config
+    (each inbound node's tensors name their source as keras_history [layer, node, tensor])."""
+    try:
+        layers = model.get_config().get("layers", [])
+    except (NotImplementedError, TypeError, AttributeError):  # subclassed models
+        return []
+    edges = []
+    for layer in layers:
+        for source in _history_names(layer.get("inbound_nodes", [])):
+            edges.append((layer["name"], source))
+    return edges
+
+
+def _history_names(value) -> list[str]:
+    """Every keras_history layer name in a nested config structure."""
+    if isinstance(value, dict):
+        history = value.get("keras_history")
+        found = [history[0]] if isinstance(history, list | tuple) and history else []
+        return found + [n for v in value.values() for n in _history_names(v)]
+    if isinstance(value, list | tuple):
+        return [n for v in value for n in _history_names(v)]
+    return []
 
 
 def format_shape(shape) -> str:

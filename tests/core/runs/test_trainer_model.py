@@ -206,6 +206,7 @@ def test_the_epoch_loss_is_the_batch_size_weighted_mean_of_the_batch_losses():
 FORBIDDEN = re.compile(
     r"\bkeras\.src\b|\bfrom\s+keras\s+import\s+src\b|\btensorflow\.python\b|\btf\.python\b"
     r"|\b_flatten_layers\b|\b_compute_loss\b|\b_loss_tracker\b"
+    r"|\b_inbound_nodes\b|\b_keras_history\b"
 )
 
 
