@@ -63,7 +63,4 @@ def read_waveform_file(path: str | Path):
     """Read an allowed-format file -> (obspy Stream, format name). Never runs code from the file."""
     path = Path(path)
     fmt = detect_format(path)
-    stream = _plugin(fmt, "readFormat")(str(path))
-    for trace in stream:
-        trace.stats._format = fmt
-    return stream, fmt
+    return _plugin(fmt, "readFormat")(str(path)), fmt
