@@ -11,6 +11,7 @@ from core.config import ConfigError, RunConfig
 from core.data.registry import dataset_info, list_datasets
 from core.models.registry import list_models
 from core.runs.optimization import OPTIMIZERS, SCHEDULES
+from dashboard.handover import AugmentationChoice
 
 BATCH_SIZES = [8, 16, 32, 64, 128, 256, 512]
 
@@ -19,14 +20,16 @@ def _index(options: list, value, default: int = 0) -> int:
     return options.index(value) if value in options else default
 
 
-def run_config_form(base: RunConfig, pending: dict | None = None) -> tuple[RunConfig, int] | None:
+def run_config_form(
+    base: RunConfig, pending: dict[str, AugmentationChoice] | None = None
+) -> tuple[RunConfig, int] | None:
     """Draw the form; on submit return (config, k) where k > 1 asks for K-fold runs.
 
-    pending: augmentation pipelines chosen on the Augment page, by data kind:
-    {"image": {"spec": [...], "seed": 0}, "waveform": {"spec": [...], "seed": 0,
-    "data_settings": {"label_shape": ..., "label_width": ...}}}.
+    pending: the pipelines offered on the Augment page by data kind (dashboard.handover); the
+    one for the chosen dataset's kind becomes the run's augmentation, its seed the augment seed
+    and its data settings (waveforms: label_shape, label_width) go into config.data_settings.
     """
-    pending = {kind: p for kind, p in (pending or {}).items() if p and p.get("spec")}
+    pending = dict(pending or {})
     datasets = [d.name for d in list_datasets()]
     if base.dataset not in datasets:
         datasets.append(base.dataset)
@@ -59,9 +62,11 @@ def run_config_form(base: RunConfig, pending: dict | None = None) -> tuple[RunCo
         options = _advanced_options(base)
         use_aug = False
         if pending:
-            steps = ", ".join(f"{kind}: {len(p['spec'])} step(s)" for kind, p in pending.items())
+            steps = ", ".join(f"{kind}: {len(p.spec)} step(s)" for kind, p in pending.items())
             use_aug = st.checkbox(
-                f"Use the augmentation from the Augment page ({steps})", value=True
+                f"Use the augmentation from the Augment page ({steps})",
+                value=True,
+                help="; ".join(_describe(p) for p in pending.values()),
             )
         elif base.augmentation:
             use_aug = st.checkbox(
@@ -95,9 +100,16 @@ def run_config_form(base: RunConfig, pending: dict | None = None) -> tuple[RunCo
                 f"the Augment page's pipeline is for {', '.join(pending)} data, "
                 f"but {dataset} is {_kind(dataset)} data"
             )
-        values.update(augmentation=chosen["spec"], augment_seed=chosen.get("seed"))
-        values["data_settings"] = {**values["data_settings"], **chosen.get("data_settings", {})}
+        values.update(augmentation=chosen.spec, augment_seed=chosen.seed)
+        values["data_settings"] = {**values["data_settings"], **chosen.data_settings}
     return RunConfig.from_dict(values), k
+
+
+def _describe(choice: AugmentationChoice) -> str:
+    """'waveform: time_shift -> add_noise (seed 3, label_shape=box)' for the checkbox help."""
+    extra = "".join(f", {k}={v}" for k, v in choice.data_settings.items())
+    ops = " -> ".join(step["op"] for step in choice.spec)
+    return f"{choice.kind}: {ops} (seed {choice.seed}{extra})"
 
 
 def _kind(dataset: str) -> str:

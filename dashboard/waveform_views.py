@@ -3,7 +3,8 @@
 render_waveform_data(name)     one window (three components, P/S marks, labels), spectrogram,
                                ObsPy filter preview, metadata, dataset statistics
 render_waveform_augment(name)  compose an augmentation pipeline, preview N variants with their
-                               drawn parameters and labels; returns the spec on "Use for training"
+                               drawn parameters and labels; "Use for training" offers it to the
+                               Train page (dashboard.handover) and returns the spec
 render_waveform_file()         open any file ObsPy reads and look at the continuous records
 
 User errors (DatasetError, ValueError) are shown with st.error, never as a traceback.
@@ -11,14 +12,18 @@ User errors (DatasetError, ValueError) are shown with st.error, never as a trace
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import streamlit as st
 
 from core.data.types import DatasetError
 from core.seismic.labels import LABEL_SHAPES, make_labels
-from core.seismic.obspy_source import DETREND_KINDS, FILTER_KINDS, obspy_filter
+from core.seismic.obspy_source import (
+    DETREND_KINDS,
+    FILTER_KINDS,
+    WaveformError,
+    obspy_filter,
+    read_stream_bytes,
+)
 from core.seismic.sources import load_waveform_dataset
 from core.seismic.stats import (
     components_present,
@@ -28,6 +33,8 @@ from core.seismic.stats import (
     sp_times,
 )
 from core.seismic.waveform_augment import WAVEFORM_OPS, WaveformPipeline, preview
+from dashboard.handover import AugmentationChoice, offer, pending
+from dashboard.step_editor import step_editor
 from dashboard.waveform_figures import (
     bar_figure,
     histogram_figure,
@@ -35,12 +42,10 @@ from dashboard.waveform_figures import (
     three_component_figure,
 )
 
-SPEC_KEY = "waveform_augmentation"  # where "Use for training" stores the spec
-STEPS_KEY = "wf-augment-steps"
+EDITOR = "wf-aug"  # the step editor's session-state prefix (its steps: "wf-aug-steps")
 DEFAULT_STEPS = ("time_shift", "add_noise", "normalize")
 SPLITS = ("train", "validation", "test")
 TABLE_ROWS = 2000
-_uid = itertools.count(1)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the waveform dataset ...")
@@ -203,7 +208,7 @@ def render_waveform_augment(dataset_name: str) -> list[dict] | None:
     pipeline_col, preview_col = st.columns([1, 2], gap="large")
     with pipeline_col:
         st.subheader("Pipeline")
-        spec = _step_editor(train.data.shape[1])
+        spec = _pipeline_editor(train.data.shape[1])
         if not spec:
             st.info("Add operations above; they run in this order.")
     with preview_col:
@@ -248,9 +253,8 @@ def render_waveform_augment(dataset_name: str) -> list[dict] | None:
         with st.expander("The pipeline as training runs it"):
             st.code(str(pipeline), language=None)
         if st.button("Use for training", type="primary", key="wf-aug-use", disabled=not spec):
-            st.session_state[SPEC_KEY] = spec
-            st.session_state[f"{SPEC_KEY}_seed"] = seed
-            st.session_state[f"{SPEC_KEY}_labels"] = {"shape": shape, "width": width}
+            labels = {"label_shape": shape, "label_width": width}  # PickingSettings keys
+            offer(AugmentationChoice("waveform", spec, seed, labels))
             st.success(f"Training will use these {len(spec)} step(s).")
             return spec
     return None
@@ -270,84 +274,17 @@ def _augmented_figure(w, shape: str, width: float, title: str):
     )
 
 
-def _step_editor(samples: int) -> list[dict]:
-    """Ordered steps in session state (add, move, remove, settings) -> spec without uids."""
-    steps = st.session_state.get(STEPS_KEY)
-    if steps is None:
-        stored = st.session_state.get(SPEC_KEY)
-        base = stored or [{"op": n, **WAVEFORM_OPS[n]().settings()} for n in DEFAULT_STEPS]
-        steps = [{"uid": next(_uid), **dict(s)} for s in base]
-        st.session_state[STEPS_KEY] = steps
-    add_col, button_col = st.columns([2, 1], vertical_alignment="bottom")
-    new_op = add_col.selectbox(
-        "Add an operation",
-        list(WAVEFORM_OPS),
-        key="wf-aug-add-op",
-        format_func=lambda n: WAVEFORM_OPS[n].LABEL,
-    )
-    if button_col.button("Add", key="wf-aug-add"):
-        op = WAVEFORM_OPS[new_op]()
-        steps.append({"uid": next(_uid), "op": new_op, **op.settings()})
-    for k, step in enumerate(list(steps)):
-        op_cls = WAVEFORM_OPS.get(step["op"])
-        if op_cls is None:
-            steps.remove(step)
-            continue
-        with st.container(border=True):
-            st.markdown(f"**{k + 1}. {op_cls.LABEL}**")
-            up, down, remove = st.columns(3)
-            if up.button("Up", key=f"wf-up-{step['uid']}", disabled=k == 0):
-                steps[k - 1], steps[k] = steps[k], steps[k - 1]
-                st.rerun()
-            if down.button("Down", key=f"wf-down-{step['uid']}", disabled=k == len(steps) - 1):
-                steps[k + 1], steps[k] = steps[k], steps[k + 1]
-                st.rerun()
-            if remove.button("Remove", key=f"wf-remove-{step['uid']}"):
-                steps.remove(step)
-                st.rerun()
-            _settings_widgets(op_cls, step, samples)
-    return [{k: v for k, v in s.items() if k != "uid"} for s in steps]
-
-
-def _settings_widgets(op_cls, step: dict, samples: int) -> None:
-    for name, (low, high, size) in op_cls.PARAMS.items():
-        is_int = all(isinstance(v, int) for v in (low, size))
-        if op_cls.NAME == "random_window" and name == "length":
-            high = max(low, samples)
-        cast = int if is_int else float
-        value = min(max(cast(step.get(name, low)), cast(low)), cast(high))
-        step[name] = st.slider(
-            _pretty(name),
-            cast(low),
-            cast(high),
-            value,
-            cast(size),
-            key=f"wf-{step['uid']}-{name}",
-        )
-    for name, options in op_cls.CHOICES.items():
-        current = step.get(name, options[0])
-        step[name] = st.selectbox(
-            _pretty(name),
-            options,
-            index=options.index(current) if current in options else 0,
-            key=f"wf-{step['uid']}-{name}",
-        )
-
-
-def _pretty(name: str) -> str:
-    """Setting name -> slider label: 'snr_db_min' -> 'SNR min (dB)', 'max_gap_s' -> '... (s)'."""
-    units = {"db": "dB", "s": "s"}
-    words = name.split("_")
-    unit = next((units[w] for w in words if w in units), "")
-    words = [w for w in words if w not in units]
-    text = " ".join(words).replace("snr", "SNR").replace("freqmin", "low corner (Hz)")
-    text = text.replace("freqmax", "high corner (Hz)")
-    return f"{text} ({unit})" if unit else text
+def _pipeline_editor(samples: int) -> list[dict]:
+    """The step editor on WAVEFORM_OPS: starts from the offered pipeline or DEFAULT_STEPS."""
+    offered = pending().get("waveform")
+    defaults = offered.spec if offered else [{"op": n} for n in DEFAULT_STEPS]
+    low = WAVEFORM_OPS["random_window"].PARAMS["length"][0]
+    limits = {"random_window": {"length": (low, max(low, samples))}}  # at most the window
+    return step_editor(WAVEFORM_OPS, EDITOR, defaults=defaults, limits=limits)
 
 
 def render_waveform_file() -> None:
     """Upload a file ObsPy reads (MiniSEED, SAC, GSE2, SEG-Y, ...) and inspect its records."""
-    from core.seismic.obspy_source import WaveformError, read_stream_bytes
 
     upload = st.file_uploader(
         "Waveform file (MiniSEED, SAC, GSE2, SEG-Y, ...)", key="wf-file-upload"

@@ -9,66 +9,17 @@ import streamlit as st
 from core.data.registry import list_datasets, load_dataset
 from core.data.stats import sample_indices
 from core.data.types import DatasetError
+from dashboard.handover import AugmentationChoice, offer, pending
 from dashboard.image_figures import thumbnail
+from dashboard.step_editor import step_editor
 from dashboard.widgets import page_path
 
-STEPS = "augment-steps"
+EDITOR = "augment"  # the step editor's session-state prefix (its steps: "augment-steps")
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the dataset ...")
 def cached_dataset(name: str):
     return load_dataset(name)
-
-
-def step_editor(ops: dict) -> list[dict]:
-    """Edit the ordered list of steps in session state; returns the spec (without uids)."""
-    steps = st.session_state.setdefault(STEPS, [])
-    add_col, button_col = st.columns([2, 1], vertical_alignment="bottom")
-    new_op = add_col.selectbox("Add an operation", list(ops), format_func=lambda n: ops[n].LABEL)
-    if button_col.button("Add", icon=":material/add:"):
-        defaults = ops[new_op]()
-        uid = st.session_state.get("augment-next-uid", 0)
-        st.session_state["augment-next-uid"] = uid + 1
-        steps.append({"uid": uid, "op": new_op, **defaults.settings()})
-    for k, step in enumerate(list(steps)):
-        op_cls = ops[step["op"]]
-        with st.container(border=True):
-            st.markdown(f"**{k + 1}. {op_cls.LABEL}**")
-            up, down, remove = st.columns(3)
-            if up.button(
-                ":material/arrow_upward:", key=f"up-{step['uid']}", disabled=k == 0, help="Move up"
-            ):
-                steps[k - 1], steps[k] = steps[k], steps[k - 1]
-                st.rerun()
-            if down.button(
-                ":material/arrow_downward:",
-                key=f"down-{step['uid']}",
-                disabled=k == len(steps) - 1,
-                help="Move down",
-            ):
-                steps[k + 1], steps[k] = steps[k], steps[k + 1]
-                st.rerun()
-            if remove.button(":material/delete:", key=f"remove-{step['uid']}", help="Remove"):
-                steps.pop(k)
-                st.rerun()
-            for field, (low, high, stepsize) in op_cls.PARAMS.items():
-                is_int = isinstance(step[field], int) and not isinstance(step[field], bool)
-                step[field] = st.slider(
-                    field.replace("_", " "),
-                    type(step[field])(low) if is_int else float(low),
-                    type(step[field])(high) if is_int else float(high),
-                    step[field],
-                    int(stepsize) if is_int else float(stepsize),
-                    key=f"{step['uid']}-{field}",
-                )
-            for field, choices in getattr(op_cls, "CHOICES", {}).items():
-                step[field] = st.selectbox(
-                    field.replace("_", " "),
-                    choices,
-                    index=list(choices).index(step[field]),
-                    key=f"{step['uid']}-{field}",
-                )
-    return [{k: v for k, v in s.items() if k != "uid"} for s in steps]
 
 
 st.title("Augment")
@@ -91,7 +42,8 @@ except DatasetError as err:
 pipeline_col, preview_col = st.columns([1, 2], gap="large")
 with pipeline_col:
     st.subheader("Pipeline")
-    spec = step_editor(OPS)
+    offered = pending().get("image")
+    spec = step_editor(OPS, EDITOR, defaults=offered.spec if offered else None)
     if not spec:
         st.info("Add operations above; they run in this order.")
 with preview_col:
@@ -126,7 +78,6 @@ with preview_col:
     with st.expander("The pipeline as training runs it"):
         st.code(str(pipeline), language=None)
     if st.button("Use for training", type="primary", icon=":material/check:", disabled=not spec):
-        st.session_state["augmentation"] = spec
-        st.session_state["augmentation_seed"] = int(seed)
+        offer(AugmentationChoice("image", spec, int(seed)))
         st.success(f"The Train page will use these {len(spec)} step(s).")
         st.page_link(page_path("train"), label="Go to Train", icon=":material/model_training:")

@@ -6,27 +6,17 @@ The run id lives in the URL (?run=...), so a refresh or a shared link shows the 
 import streamlit as st
 
 from core.config import ConfigError, RunConfig
+from core.data.registry import dataset_info, list_datasets
+from core.models.registry import list_models
 from core.runs import launcher
+from dashboard.handover import pending
+from dashboard.model_views import render_model_overview
 from dashboard.run_panel import render_run_panel
 from dashboard.train_form import run_config_form
 from dashboard.widgets import get_store, runs_table_rows
 
 POLL_SECONDS = 1.0
 store = get_store()
-
-
-def pending_augmentations() -> dict:
-    """Pipelines the Augment page handed over ('Use for training'), by data kind."""
-    state = st.session_state
-    labels = state.get("waveform_augmentation_labels") or {}
-    return {
-        "image": {"spec": state.get("augmentation"), "seed": state.get("augmentation_seed")},
-        "waveform": {
-            "spec": state.get("waveform_augmentation"),
-            "seed": state.get("waveform_augmentation_seed"),
-            "data_settings": {f"label_{k}": v for k, v in labels.items()},
-        },
-    }
 
 
 def new_run_form() -> None:
@@ -42,7 +32,7 @@ def new_run_form() -> None:
             base.name = f"{source.name or source.id} (tweak)"
             st.info(f"Settings cloned from run {clone_id}: change what you like, press Train.")
     try:
-        submitted = run_config_form(base, pending_augmentations())
+        submitted = run_config_form(base, pending())
     except ConfigError as err:
         st.error(f"Could not start the run: {err}")
         return
@@ -92,8 +82,6 @@ def _open_selected_run() -> None:
 
 def model_overview() -> None:
     """Layers, parameters and a layer diagram of any model, built on demand."""
-    from core.data.registry import dataset_info, list_datasets
-    from core.models.registry import list_models
 
     with st.expander("Model overview: layers, parameters, diagram"):
         model = st.selectbox("Model", [m.name for m in list_models()], key="overview-model")
@@ -101,8 +89,6 @@ def model_overview() -> None:
             "Input of dataset", [d.name for d in list_datasets()], key="overview-dataset"
         )
         if st.toggle("Build it (loads TensorFlow on the CPU)", key="overview-build"):
-            from dashboard.model_views import render_model_overview
-
             info = dataset_info(dataset)
             render_model_overview(model, info.input_shape, info.num_classes)
 

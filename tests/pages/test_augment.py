@@ -13,6 +13,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from dashboard.handover import KEY, AugmentationChoice
 from tests.pages.helpers import widget
 
 REPO = Path(__file__).resolve().parents[2]
@@ -145,52 +146,54 @@ def test_steps_move_up_and_down_and_can_be_removed():
         add(at, op)
     a, b, c = uids(at)
     assert len({a, b, c}) == 3
-    assert at.button(key=f"up-{a}").disabled and not at.button(key=f"down-{a}").disabled
-    assert at.button(key=f"down-{c}").disabled and not at.button(key=f"up-{c}").disabled
+    assert at.button(key=f"augment-up-{a}").disabled
+    assert not at.button(key=f"augment-down-{a}").disabled
+    assert at.button(key=f"augment-down-{c}").disabled
+    assert not at.button(key=f"augment-up-{c}").disabled
 
-    at.button(key=f"down-{a}").click()
+    at.button(key=f"augment-down-{a}").click()
     rerun(at)
     assert ops(at) == ["flip_left_right", "brightness", "gaussian_noise"]
     assert step_titles(at)[0] == "**1. Flip left-right**"
     first = notes(at)[0].split("; ")
     assert first[0] == "flipped left-right" and BRIGHTNESS.match(first[1])
-    assert at.button(key=f"up-{b}").disabled  # flip is first now
+    assert at.button(key=f"augment-up-{b}").disabled  # flip is first now
 
-    at.button(key=f"up-{c}").click()
+    at.button(key=f"augment-up-{c}").click()
     rerun(at)
     assert ops(at) == ["flip_left_right", "gaussian_noise", "brightness"]
     assert notes(at)[0].split("; ")[1] == "Gaussian noise sigma=0.050"
 
-    at.button(key=f"remove-{c}").click()
+    at.button(key=f"augment-remove-{c}").click()
     rerun(at)
     assert ops(at) == ["flip_left_right", "brightness"]
     assert step_titles(at) == ["**1. Flip left-right**", "**2. Brightness**"]
     assert all(len(n.split("; ")) == 2 for n in notes(at))
 
-    at.button(key=f"remove-{b}").click()
+    at.button(key=f"augment-remove-{b}").click()
     at = rerun(at)
-    at.button(key=f"remove-{a}").click()
+    at.button(key=f"augment-remove-{a}").click()
     rerun(at)
     assert ops(at) == []
     assert notes(at) == ["unchanged"] * 12
 
 
-def test_use_for_training_hands_the_spec_and_seed_to_the_train_page():
+def test_use_for_training_offers_the_spec_and_seed():
     at = open_augment()
     add(at, "brightness")
     add(at, "random_flip_left_right")
     widget(at.slider, "max delta").set_value(0.3)
     widget(at.number_input, "Seed").set_value(7)
     rerun(at)
-    assert "augmentation" not in at.session_state
+    assert KEY not in at.session_state
 
     widget(at.button, "Use for training").click()
     rerun(at)
-    assert at.session_state["augmentation"] == [
+    spec = [
         {"op": "brightness", "max_delta": 0.3},
         {"op": "random_flip_left_right", "probability": 0.5},
     ]
-    assert at.session_state["augmentation_seed"] == 7
+    assert at.session_state[KEY] == {"image": AugmentationChoice("image", spec, 7)}
     assert [s.value for s in at.success] == ["The Train page will use these 2 step(s)."]
     (link,) = at.page_link
     assert link.label == "Go to Train"
@@ -207,7 +210,7 @@ def test_standardization_before_another_op_is_an_error_not_an_exception():
     assert len(at.image) == 0  # no preview
     assert not any(b.label == "Use for training" for b in at.button)
 
-    at.button(key=f"down-{uids(at)[0]}").click()  # standardization last: fine
+    at.button(key=f"augment-down-{uids(at)[0]}").click()  # standardization last: fine
     rerun(at)
     assert ops(at) == ["brightness", "standardize"]
     assert len(at.error) == 0
@@ -219,7 +222,7 @@ def test_adding_after_removing_a_step_keeps_widget_keys_unique():
     at = open_augment()
     add(at, "brightness")
     add(at, "flip_left_right")
-    at.button(key=f"remove-{uids(at)[0]}").click()
+    at.button(key=f"augment-remove-{uids(at)[0]}").click()
     rerun(at)
     add(at, "contrast")  # fails: the new step gets the uid of flip_left_right
     assert ops(at) == ["flip_left_right", "contrast"]

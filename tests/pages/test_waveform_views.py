@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from dashboard.handover import KEY, AugmentationChoice
+
 TIMEOUT = 120
 
 
@@ -75,21 +77,28 @@ def test_augment_view_preview_and_use_for_training():
     at.slider(key="wf-aug-variants").set_value(2).run()
     assert not at.exception and len(charts(at)) == 3
     at.button(key="wf-aug-use").click().run()
-    spec = at.session_state["waveform_augmentation"]
-    assert [s["op"] for s in spec] == ["time_shift", "add_noise", "normalize", "superpose_event"]
-    assert at.session_state["returned"] == spec
-    assert at.session_state["waveform_augmentation_labels"] == {"shape": "gaussian", "width": 50}
+    (choice,) = at.session_state[KEY].values()
+    assert isinstance(choice, AugmentationChoice) and choice.kind == "waveform"
+    assert [s["op"] for s in choice.spec] == [
+        "time_shift",
+        "add_noise",
+        "normalize",
+        "superpose_event",
+    ]
+    assert at.session_state["returned"] == choice.spec
+    assert choice.seed == 0
+    assert choice.data_settings == {"label_shape": "gaussian", "label_width": 50.0}
 
 
 def test_augment_view_reorder_and_bad_settings():
     at = AppTest.from_function(augment_view, args=("synthetic",), default_timeout=TIMEOUT).run()
-    first_uid = at.session_state["wf-augment-steps"][0]["uid"]
-    at.button(key=f"wf-down-{first_uid}").click().run()
-    assert [s["op"] for s in at.session_state["wf-augment-steps"]][:2] == [
+    first_uid = at.session_state["wf-aug-steps"][0]["uid"]
+    at.button(key=f"wf-aug-down-{first_uid}").click().run()
+    assert [s["op"] for s in at.session_state["wf-aug-steps"]][:2] == [
         "add_noise",
         "time_shift",
     ]
-    noise_uid = at.session_state["wf-augment-steps"][0]["uid"]
-    at.slider(key=f"wf-{noise_uid}-snr_db_min").set_value(30.0).run()  # min > max
+    noise_uid = at.session_state["wf-aug-steps"][0]["uid"]
+    at.slider(key=f"wf-aug-{noise_uid}-snr_db_min").set_value(30.0).run()  # min > max
     assert not at.exception
     assert "cannot run" in at.error[0].value
