@@ -17,9 +17,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from typing import ClassVar
 
 import tensorflow as tf
+
+from core.augment.spec import SpecOp
 
 
 def sub_seed(seed, k: int) -> tf.Tensor:
@@ -61,17 +62,10 @@ def _num(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else repr(value)
 
 
-class AugmentOp:
-    """Base of all ops. Subclasses are frozen dataclasses whose fields are the op's settings.
-
-    NAME is the registry/spec key, LABEL a human name, PARAMS maps each numeric field to its
-    slider range (min, max, step), CHOICES maps each string field to its allowed values.
+class AugmentOp(SpecOp):
+    """Base of all image ops (the SpecOp protocol). Subclasses are frozen dataclasses whose fields
+    are the op's settings; draw() takes a (2,) int seed, apply() works on a (h, w, c) tensor.
     """
-
-    NAME: ClassVar[str] = ""
-    LABEL: ClassVar[str] = ""
-    PARAMS: ClassVar[dict[str, tuple[float, float, float]]] = {}
-    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -112,10 +106,6 @@ class AugmentOp:
 
     def describe(self, params: dict) -> str:
         raise NotImplementedError
-
-    def settings(self) -> dict:
-        """Field values as plain Python (JSON-serialisable)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     def __str__(self) -> str:
         args = ", ".join(f"{k}={_num(v)}" for k, v in self.settings().items())

@@ -73,6 +73,7 @@ from core.augment.image_ops import (  # noqa: F401  (re-exported: the op classes
     Standardize,
     Transpose,
 )
+from core.augment.spec import ops_from_spec, to_spec
 
 
 class AugmentPipeline:
@@ -111,14 +112,12 @@ class AugmentPipeline:
         return [op.describe(_to_python(p)) for op, p in zip(self.ops, drawn, strict=True)]
 
     def to_spec(self) -> list[dict]:
-        return [{"op": op.NAME, **op.settings()} for op in self.ops]
+        return to_spec(self.ops)
 
     @classmethod
     def from_spec(cls, spec: list[dict]) -> AugmentPipeline:
         """Rebuild from to_spec() output; ValueError names the step and what is wrong."""
-        if not isinstance(spec, list | tuple):
-            raise ValueError(f"an augmentation spec is a list of steps, got {type(spec).__name__}")
-        return cls([_op_from_step(k, step) for k, step in enumerate(spec)])
+        return cls(ops_from_spec(spec, OPS))
 
     def __eq__(self, other) -> bool:
         return isinstance(other, AugmentPipeline) and self.ops == other.ops
@@ -131,28 +130,6 @@ class AugmentPipeline:
 
     def __str__(self) -> str:
         return "\n".join(str(op) for op in self.ops) if self.ops else "(no augmentation)"
-
-
-def _op_from_step(k: int, step) -> AugmentOp:
-    where = f"step {k + 1}"
-    if not isinstance(step, dict) or "op" not in step:
-        raise ValueError(f"{where}: expected a dict with an 'op' key, got {step!r}")
-    name = step["op"]
-    if name not in OPS:
-        raise ValueError(f"{where}: unknown op {name!r}; known ops: {', '.join(OPS)}")
-    op_cls = OPS[name]
-    fields = set(op_cls.__dataclass_fields__)
-    args = {key: value for key, value in step.items() if key != "op"}
-    unknown = sorted(set(args) - fields)
-    if unknown:
-        expected = ", ".join(op_cls.__dataclass_fields__) or "no parameters"
-        raise ValueError(
-            f"{where} ({name}): unknown parameter(s) {', '.join(unknown)}; expected: {expected}"
-        )
-    try:
-        return op_cls(**args)
-    except ValueError as err:
-        raise ValueError(f"{where}: {err}") from None
 
 
 def _to_python(params: dict) -> dict:

@@ -33,6 +33,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from core.augment.spec import ops_from_spec, to_spec
 from core.seismic.waveform_ops import (
     AddNoise,
     AmplitudeScale,
@@ -280,14 +281,12 @@ class WaveformPipeline:
         return self
 
     def to_spec(self) -> list[dict]:
-        return [{"op": op.NAME, **op.settings()} for op in self.ops]
+        return to_spec(self.ops)
 
     @classmethod
     def from_spec(cls, spec: list[dict], pool: WaveformSet | None = None) -> WaveformPipeline:
         """Rebuild from to_spec() output; ValueError names the step and what is wrong."""
-        if not isinstance(spec, list | tuple):
-            raise ValueError(f"an augmentation spec is a list of steps, got {type(spec).__name__}")
-        return cls([_op_from_step(k, step) for k, step in enumerate(spec)]).with_pool(pool)
+        return cls(ops_from_spec(spec, WAVEFORM_OPS)).with_pool(pool)
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -308,21 +307,3 @@ def preview(
 ) -> list[tuple[AugmentedWindow, list[str]]]:
     """Variant v = what training gives example `index` in epoch v: element_rng(seed, v, index)."""
     return [pipeline(window, element_rng(seed, v, index)) for v in range(variants)]
-
-
-def _op_from_step(k: int, step) -> WaveformOp:
-    if not isinstance(step, dict) or "op" not in step:
-        raise ValueError(f"step {k + 1}: expected a dict with an 'op' key, got {step!r}")
-    name = step["op"]
-    if name not in WAVEFORM_OPS:
-        raise ValueError(f"step {k + 1}: unknown op {name!r}; known: {', '.join(WAVEFORM_OPS)}")
-    cls = WAVEFORM_OPS[name]
-    settings = {key: value for key, value in step.items() if key != "op"}
-    known = {*cls.PARAMS, *cls.CHOICES}
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise ValueError(f"step {k + 1} ({name}): unknown setting(s) {', '.join(unknown)}")
-    try:
-        return cls(**settings)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"step {k + 1} ({name}): {err}") from None

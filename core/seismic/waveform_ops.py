@@ -15,12 +15,12 @@ picks plus any extra picks (a superposed second event), all in samples.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
+from core.augment.spec import SpecOp
 from core.seismic.labels import phase_curve
 from core.seismic.windows import WaveformWindow
 
@@ -98,13 +98,9 @@ class AugmentedWindow:
 
 
 @dataclass
-class WaveformOp:
-    """Base: settings are dataclass fields; subclasses set NAME, PARAMS, CHOICES, draw/apply."""
-
-    NAME: ClassVar[str] = ""
-    LABEL: ClassVar[str] = ""  # what the page shows
-    PARAMS: ClassVar[dict[str, tuple[float, float, float]]] = {}
-    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {}
+class WaveformOp(SpecOp):
+    """Base of waveform ops (the SpecOp protocol): draw() takes a numpy Generator, apply() works
+    on an AugmentedWindow; subclasses set NAME, LABEL, PARAMS, CHOICES."""
 
     def __post_init__(self):
         for key, (low, high, step) in self.PARAMS.items():
@@ -131,9 +127,6 @@ class WaveformOp:
 
     def describe(self, params: dict) -> str:
         return str(self)
-
-    def settings(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.compare}
 
     def __call__(self, w, rng: np.random.Generator) -> tuple[AugmentedWindow, str]:
         """Convenience for one op: copy, draw, apply -> (new window, description)."""
