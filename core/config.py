@@ -70,6 +70,13 @@ class RunConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def model_overrides(self) -> dict:
+        """model_settings, plus the run-wide dropout when it is set."""
+        settings = dict(self.model_settings)
+        if self.dropout is not None:
+            settings["dropout"] = self.dropout
+        return settings
+
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 

@@ -58,9 +58,7 @@ def prepare(config: RunConfig) -> PreparedTask:
     )
     test_ds = make_dataset(data.x_test, targets(data.y_test), config.batch_size, training=False)
 
-    settings = dict(config.model_settings)
-    if config.dropout is not None:
-        settings["dropout"] = config.dropout
+    settings = config.model_overrides()
     model, used_settings = build_model(config.model, info.input_shape, num_classes, settings)
     export = None
     if config.from_logits:

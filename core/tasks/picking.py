@@ -262,9 +262,7 @@ def prepare(config: RunConfig) -> PreparedTask:
 def build_picker(config: RunConfig, window: int):
     """(uncompiled model, settings used): from core.models.registry, or PhaseNet directly."""
 
-    settings = dict(config.model_settings)
-    if config.dropout is not None:
-        settings["dropout"] = config.dropout
+    settings = config.model_overrides()
     if config.model in MODELS:
         return build_model(config.model, (window, 3), len(CLASS_NAMES), settings)
     if config.model != "phasenet":

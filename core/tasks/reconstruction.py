@@ -72,9 +72,7 @@ def prepare(config: RunConfig) -> PreparedTask:
         if len(data.x_test)
         else None
     )
-    settings = dict(config.model_settings)
-    if config.dropout is not None:
-        settings["dropout"] = config.dropout
+    settings = config.model_overrides()
     model, used_settings = build_model(config.model, info.input_shape, info.num_classes, settings)
     if tuple(model.output_shape[1:]) != tuple(info.input_shape):
         raise ValueError(

@@ -14,23 +14,8 @@ from core.data.builtin import BUILTIN
 from core.data.folder import import_folder, parse_folder_spec
 from core.data.registry import dataset_info, load_dataset
 from core.data.root import resolve_in_data_root
-from core.data.types import DatasetError, ImageDataset
-
-
-@pytest.fixture
-def root(tmp_path, monkeypatch) -> Path:
-    """An empty data root that core.paths.data_root() points at; load_dataset's cache cleared."""
-    path = tmp_path / "data"
-    path.mkdir()
-    monkeypatch.setenv("TFLAB_DATA_ROOT", str(path))
-    load_dataset.cache_clear()
-    yield path
-    load_dataset.cache_clear()
-
-
-def all_examples(ds: ImageDataset) -> tuple[np.ndarray, np.ndarray]:
-    x = np.concatenate([ds.x_train, ds.x_val, ds.x_test])
-    return x, np.concatenate([ds.y_train, ds.y_val, ds.y_test])
+from core.data.types import DatasetError
+from tests.core.data.conftest import all_examples
 
 
 def save(img: Image.Image, path: Path, fmt: str | None = None, **kwargs) -> Path:

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,16 +16,6 @@ from core.data.tfrecord import export_tfrecords, tfrecord_dataset
 from core.data.types import DatasetError, DatasetInfo, ImageDataset
 
 QUANT = 1 / 255 + 1e-6
-
-
-@pytest.fixture
-def root(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "data"
-    path.mkdir()
-    monkeypatch.setenv("TFLAB_DATA_ROOT", str(path))
-    load_dataset.cache_clear()
-    yield path
-    load_dataset.cache_clear()
 
 
 @pytest.fixture(scope="module")
