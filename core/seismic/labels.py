@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 LABEL_SHAPES = ("gaussian", "box", "triangle")
+CLASS_NAMES = ("noise", "P", "S")  # the label columns, and the picker's output classes
 
 
 def phase_curve(samples: int, arrival: float | None, shape: str, width: float) -> np.ndarray:

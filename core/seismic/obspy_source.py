@@ -18,14 +18,13 @@ import tempfile
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from core.data.types import DatasetError
 from core.seismic.waveform_formats import UnknownWaveformFormat, read_waveform_file
-from core.seismic.windows import NO_PICK, WaveformSet, WaveformWindow
+from core.seismic.windows import NO_PICK, WaveformSet, WaveformWindow, resample
 
 DEFAULT_MAX_BYTES = 200_000_000
 DEFAULT_MAX_SAMPLES = 10_000_000  # per component of one record (about 28 h at 100 Hz)
@@ -246,19 +245,9 @@ def _clean(tr, rate: float, nan_policy: str, notes: list[str]) -> tuple[float, n
         notes.append(f"{tr.id}: {int(bad.sum()):,} NaN/Inf samples set to zero")
     own = float(tr.stats.sampling_rate)
     if abs(own - rate) > 1e-6 * rate:
-        x = _resample(x, own, rate)
+        x = resample(x, own, rate).astype(np.float64)
         notes.append(f"{tr.stats.channel}: resampled {own:g} Hz -> {rate:g} Hz")
     return float(tr.stats.starttime.timestamp), x
-
-
-def _resample(x: np.ndarray, rate: float, target: float) -> np.ndarray:
-    """Anti-aliased polyphase resampling by the nearest ratio with denominator <= 1000."""
-    from scipy.signal import resample_poly
-
-    ratio = Fraction(target / rate).limit_denominator(1000)
-    if len(x) < 2:
-        return x
-    return resample_poly(x, ratio.numerator, ratio.denominator)
 
 
 def _place(pieces, t0: float, rate: float, n: int, name: str, notes: list[str]) -> np.ndarray:

@@ -20,14 +20,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from core.runs import artifacts
+from core.seismic.windows import resample
 
-CLASS_NAMES = ("noise", "P", "S")
 PHASES = ("P", "S")
 STACKING = ("avg", "max")
 EDGE_FLOOR = 1e-3  # weight of a window's first and last sample (relative to its middle)
@@ -330,13 +329,3 @@ class Picker:
         )
         result.notes = list(record.notes) + result.notes
         return result
-
-
-def resample(data: np.ndarray, rate: float, target: float) -> np.ndarray:
-    """(samples, 3) at `rate` -> float32 at `target` Hz (polyphase, anti-aliased)."""
-
-    from scipy.signal import resample_poly
-
-    ratio = Fraction(target / rate).limit_denominator(1000)
-    out = resample_poly(np.asarray(data, np.float64), ratio.numerator, ratio.denominator, axis=0)
-    return out.astype(np.float32)

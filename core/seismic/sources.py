@@ -23,11 +23,11 @@ from pathlib import Path
 from core.data.root import glob_in_data_root, resolve_in_data_root
 from core.data.types import SPLIT_SEED, DatasetError, DatasetInfo, split_indices
 from core.paths import REPO_ROOT
+from core.seismic.labels import CLASS_NAMES
 from core.seismic.phasenet_npz import load_npz_folder, read_npz_window
 from core.seismic.waveform_tfrecord import read_waveform_tfrecords
 from core.seismic.windows import WaveformSet
 
-CLASS_NAMES = ("noise", "P", "S")
 SYNTHETIC_SIZE = 2000
 SYNTHETIC_SAMPLES = 3001
 SAMPLE_FOLDER_NAME = "ncedc-sample"

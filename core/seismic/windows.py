@@ -7,6 +7,7 @@ arrival labels are sample indices, -1 (in arrays) or None (in a single window) f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
@@ -93,3 +94,15 @@ class WaveformSet:
                 for w in windows
             ],
         )
+
+
+def resample(data: np.ndarray, rate: float, target: float) -> np.ndarray:
+    """Samples along axis 0 at `rate` Hz -> float32 at `target` Hz: anti-aliased polyphase
+    resampling by the nearest ratio with a denominator <= 1000 (shorter than 2: unchanged)."""
+    from scipy.signal import resample_poly
+
+    data = np.asarray(data, np.float64)
+    if len(data) < 2:
+        return data.astype(np.float32)
+    ratio = Fraction(target / rate).limit_denominator(1000)
+    return resample_poly(data, ratio.numerator, ratio.denominator, axis=0).astype(np.float32)

@@ -37,8 +37,7 @@ from core.data.registry import mix_parts
 from core.models.registry import MODELS, ModelError, build_model
 from core.models.zoo.phasenet import PhaseNetSettings, build_phasenet
 from core.seismic import sources as waveform_sources
-from core.seismic.labels import make_labels
-from core.seismic.picking import CLASS_NAMES
+from core.seismic.labels import CLASS_NAMES, make_labels
 from core.seismic.waveform_augment import WaveformPipeline, element_rng
 from core.tasks.base import PreparedTask
 from core.tasks.settings import PickingSettings

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core.runs.artifacts import run_task
 from core.runs.store import RunStore
 from core.seismic.picking import Pick
-from dashboard.waveform_predict import picking_figure, residual_figure
+from dashboard.picking_figures import picking_figure, residual_figure
 from tests.core.seismic.picking_helpers import save_tiny_run
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"

@@ -7,7 +7,7 @@ import pytest
 
 from core.models.registry import build_model
 from core.models.summary import format_shape, layer_graph, parameter_totals, summary_table
-from dashboard.model_views import layer_diagram_figure, node_positions
+from dashboard.model_figures import layer_diagram_figure, node_positions
 
 
 @pytest.fixture(scope="module")
