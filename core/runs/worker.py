@@ -7,6 +7,7 @@ ends the run as succeeded, stopped or failed. SIGTERM asks the run to stop after
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import threading
@@ -53,13 +54,28 @@ def run_worker(store: RunStore, run_id: str, run_dir: Path) -> int:
         return 0
     except BaseException as err:  # noqa: BLE001 - every failure must reach the store
         traceback.print_exc()
-        message = f"{type(err).__name__}: {err}".strip()
+        message = failure_message(err, run_dir)
         store.add_event(run_id, message, level="error")
         store.set_status(run_id, "failed", error=message[:2000])
         return 1
     finally:
         done.set()
         keeper.close()
+
+
+def failure_message(err: BaseException, run_dir: Path) -> str:
+    """What the user reads when a run fails: plain words for a full or read-only runs folder."""
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+        return (
+            f"the runs folder {run_dir.parent} is full ({err.strerror}); free some space, e.g. "
+            "delete old runs, then start the run again. The previous model file is unchanged."
+        )
+    if isinstance(err, OSError) and err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (
+            f"cannot write to the runs folder {run_dir.parent} ({err.strerror}): it is read-only "
+            "or not writable by the dashboard's user. The previous model file is unchanged."
+        )
+    return f"{type(err).__name__}: {err}".strip()
 
 
 def _beat(store: RunStore, run_id: str, done: threading.Event) -> None:
