@@ -19,6 +19,9 @@ MAX_PIXELS = 40_000_000  # larger images are refused as possible decompression b
 IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM", "ICO")
 
 
+WIDE_GRAY_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})  # 16/32-bit gray
+
+
 class ImageError(ValueError):
     """An image that cannot be used; the message is meant for the user."""
 
@@ -41,9 +44,12 @@ def decode_image(data: bytes, input_shape: tuple[int, int, int], name: str = "im
                 if img.width * img.height > MAX_PIXELS:
                     raise ImageError(f"{name}: {img.width}x{img.height} pixels is too large")
                 img = ImageOps.exif_transpose(img)
-                img = img.convert("L" if channels == 1 else "RGB")
-                img = img.resize((width, height), Image.BILINEAR)
-                array = np.asarray(img, dtype=np.float32) / 255.0
+                if img.mode in WIDE_GRAY_MODES:
+                    array = _wide_gray(img, width, height, channels)
+                else:
+                    img = img.convert("L" if channels == 1 else "RGB")
+                    img = img.resize((width, height), Image.BILINEAR)
+                    array = np.asarray(img, dtype=np.float32) / 255.0
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -55,3 +61,16 @@ def decode_image(data: bytes, input_shape: tuple[int, int, int], name: str = "im
             f"{type(err).__name__}: {text})"
         ) from None
     return array.reshape(height, width, channels)
+
+
+def _wide_gray(img, width: int, height: int, channels: int) -> np.ndarray:
+    """A 16- or 32-bit grayscale image -> (height, width, channels) float32 in [0, 1], scaled by
+    the image's own range (its min to its max; NaN/Inf -> 0), not by the type's range."""
+    x = np.asarray(img, dtype=np.float32)
+    finite = np.isfinite(x)
+    x = np.where(finite, x, 0.0).astype(np.float32)
+    lo, hi = (float(x[finite].min()), float(x[finite].max())) if finite.any() else (0.0, 0.0)
+    x = (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+    small = Image.fromarray(x, mode="F").resize((width, height), Image.BILINEAR)
+    out = np.clip(np.asarray(small, dtype=np.float32), 0.0, 1.0)
+    return np.repeat(out[..., None], channels, axis=-1)
