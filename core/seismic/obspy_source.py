@@ -143,6 +143,12 @@ def stream_to_records(
     bad_rate = [tr.id for tr in traces if not tr.stats.sampling_rate > 0]
     if bad_rate:
         raise WaveformError(f"{source}: traces without a sampling rate: {', '.join(bad_rate[:3])}")
+    text = [tr.id for tr in traces if np.asarray(tr.data).dtype.kind not in "iuf"]
+    if text:
+        raise WaveformError(
+            f"{source}: {', '.join(text[:3])} hold text (e.g. ASCII-encoded MiniSEED), "
+            "not samples; export the data as numbers (INT32, FLOAT32, STEIM)"
+        )
     if target_rate is None:
         volume = Counter()
         for tr in traces:
@@ -213,15 +219,20 @@ def _group_record(key, traces, rate, nan_policy, max_samples, source) -> Continu
                 f"two channels for column {'ENZ'[column]}: {', '.join(codes)}; kept {codes[0]}"
             )
             by_column[column] = [tr for tr in members if tr.stats.channel == codes[0]]
+    members = [tr for m in by_column.values() for tr in m]  # the span, before any resampling
+    span = max(tr.stats.endtime.timestamp for tr in members) - min(
+        tr.stats.starttime.timestamp for tr in members
+    )
+    if int(round(span * rate)) + 1 > max_samples:
+        raise WaveformError(
+            f"{source} {key}: the traces span {span / 3600:,.1f} h ({int(span * rate) + 1:,} "
+            f"samples at {rate:g} Hz), more than {max_samples:,} samples; cut the file into "
+            "shorter pieces"
+        )
     arrays = {c: [_clean(tr, rate, nan_policy, notes) for tr in m] for c, m in by_column.items()}
     t0 = min(start for pieces in arrays.values() for start, _ in pieces)
     t1 = max(start + (len(x) - 1) / rate for pieces in arrays.values() for start, x in pieces)
     n = int(round((t1 - t0) * rate)) + 1
-    if n > max_samples:
-        raise WaveformError(
-            f"{source} {key}: the traces span {(t1 - t0) / 3600:,.1f} h ({n:,} samples at "
-            f"{rate:g} Hz), more than {max_samples:,} samples; cut the file into shorter pieces"
-        )
     data = np.zeros((n, 3), np.float32)
     channels = ["", "", ""]
     for column, pieces in sorted(arrays.items()):

@@ -163,3 +163,27 @@ def test_obspy_filter():
     assert "below Nyquist" in notes[0]
     with pytest.raises(ValueError, match="below the upper"):
         obspy_filter(data, 100.0, kind="bandpass", freqmin=10.0, freqmax=5.0)
+
+
+def test_ascii_encoded_miniseed_names_the_file(tmp_path):
+    text = np.frombuffer(b"hello seismic world " * 50, dtype="S1")
+    obspy.Trace(text, header={"station": "A", "channel": "HHZ"}).write(
+        str(tmp_path / "notes.mseed"), format="MSEED", encoding="ASCII"
+    )
+    with pytest.raises(WaveformError, match=r"notes.mseed: .*hold text \(e.g. ASCII-encoded"):
+        read_stream_file(tmp_path / "notes.mseed")
+
+
+def test_a_long_slow_trace_is_refused_before_resampling(tmp_path, monkeypatch):
+    """80 h at 0.1 Hz beside a 100 Hz trace: refused from the headers, nothing resampled."""
+    import core.seismic.obspy_source as source
+
+    def no_resampling(*args):
+        raise AssertionError("resampled before the length check")
+
+    monkeypatch.setattr(source, "resample", no_resampling)
+    slow = trace("LHZ", np.ones(int(80 * 3600 * 0.1)), rate=0.1, station="B")
+    fast = trace("HHZ", np.ones(300_000), rate=100.0, station="B")
+    obspy.Stream([slow, fast]).write(str(tmp_path / "slow.mseed"), format="MSEED")
+    with pytest.raises(WaveformError, match="slow.mseed XX.B..[LH]H: the traces span 80.0 h"):
+        read_stream_file(tmp_path / "slow.mseed")
