@@ -32,6 +32,7 @@ COMPONENT_COLUMN = {"E": 0, "1": 0, "N": 1, "2": 1, "Z": 2, "3": 2}
 NAN_POLICIES = ("zero", "refuse")
 FILTER_KINDS = ("none", "bandpass", "highpass", "lowpass")
 DETREND_KINDS = ("none", "demean", "linear")
+RATE_RANGE_HZ = (1e-5, 1e5)  # sampling rates outside this are refused as broken headers
 SHOWN_GAPS = 3  # gaps listed by time in a note; the rest are counted
 
 
@@ -143,6 +144,16 @@ def stream_to_records(
     bad_rate = [tr.id for tr in traces if not tr.stats.sampling_rate > 0]
     if bad_rate:
         raise WaveformError(f"{source}: traces without a sampling rate: {', '.join(bad_rate[:3])}")
+    absurd = [
+        f"{tr.id} at {tr.stats.sampling_rate:g} Hz"
+        for tr in traces
+        if not RATE_RANGE_HZ[0] <= tr.stats.sampling_rate <= RATE_RANGE_HZ[1]
+    ]
+    if absurd:
+        raise WaveformError(
+            f"{source}: sampling rate outside {RATE_RANGE_HZ[0]:g}-{RATE_RANGE_HZ[1]:g} Hz: "
+            f"{', '.join(absurd[:3])}; the file's headers are probably wrong"
+        )
     text = [tr.id for tr in traces if np.asarray(tr.data).dtype.kind not in "iuf"]
     if text:
         raise WaveformError(
