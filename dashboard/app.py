@@ -1,4 +1,4 @@
-"""Entry script (`streamlit run dashboard/app.py`): builds the navigation, runs the page."""
+"""Entry script (`streamlit run dashboard/app.py`): login (if on), the navigation, the page."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ if PARENT_CUDA_ENV not in os.environ:
 
 import streamlit as st  # noqa: E402
 
+from dashboard.login import is_logged_in, require_login  # noqa: E402
 from dashboard.widgets import page_path  # noqa: E402
 
 
-def build_navigation():
-    """One entry per page script in pages/."""
+def build_navigation(visible: bool = True):
+    """One entry per page script in pages/ (listed in the sidebar only when `visible`)."""
     return st.navigation(
         [
             st.Page(page_path("home"), title="Home", icon=":material/home:", default=True),
@@ -27,9 +28,14 @@ def build_navigation():
             st.Page(page_path("train"), title="Train", icon=":material/model_training:"),
             st.Page(page_path("compare"), title="Compare", icon=":material/compare_arrows:"),
             st.Page(page_path("predict"), title="Predict", icon=":material/online_prediction:"),
-        ]
+        ],
+        position="sidebar" if visible else "hidden",
     )
 
 
 st.set_page_config(page_title="TF Lab", page_icon=":material/science:", layout="wide")
-build_navigation().run()
+# The navigation comes first, so the URL keeps the page (and query) a link asked for while the
+# login form shows; with login on, nobody gets past require_login() without logging in.
+requested_page = build_navigation(visible=is_logged_in())
+require_login()
+requested_page.run()

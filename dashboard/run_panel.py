@@ -9,7 +9,8 @@ from core.runs import launcher
 from core.runs.groups import group_summary
 from core.runs.store import RunStore
 from dashboard.figures import metric_curves
-from dashboard.widgets import format_seconds, page_path, run_progress, status_label
+from dashboard.login import current_user, run_permission
+from dashboard.widgets import format_seconds, owner_label, page_path, run_progress, status_label
 
 CURVES = ("loss", "accuracy", "mae", "learning_rate", "grad_norm")
 HEADLINE = (
@@ -34,9 +35,9 @@ def render_run_panel(store: RunStore, run_id: str) -> None:
         return
     st.subheader(f"{run.name or run.id}  ·  {status_label(run.status)}")
     st.caption(
-        f"run {run.id} · {run.model} on {run.dataset} · batch size "
-        f"{run.config.get('batch_size')} · {run.config.get('optimizer')} at learning "
-        f"rate {run.config.get('learning_rate')}"
+        f"run {run.id} · owner {owner_label(run.owner)} · {run.model} on {run.dataset} · "
+        f"batch size {run.config.get('batch_size')} · {run.config.get('optimizer')} at "
+        f"learning rate {run.config.get('learning_rate')}"
     )
     batches = store.batch_metrics(run.id, max_points=1500)
     _progress_and_controls(run, batches)
@@ -78,12 +79,20 @@ def _progress_and_controls(run, batches: list[dict]) -> None:
     elif steps and run.is_active:
         text += f" · step {run.step}/{steps} · ETA {format_seconds(eta)}"
     st.progress(fraction, text=text if run.is_active else f"{run.status} · {fraction:.0%}")
+    allowed, who_may = run_permission(run)
     if run.is_active:
         if st.button(
-            "Stop", icon=":material/stop:", key=f"stop-{run.id}", disabled=run.stop_requested
+            "Stop",
+            icon=":material/stop:",
+            key=f"stop-{run.id}",
+            disabled=run.stop_requested or not allowed,
+            help=who_may or None,
         ):
-            launcher.stop(run.id)
-            st.toast("Stop requested: the run ends after its current batch.")
+            try:
+                launcher.stop(run.id, user=current_user())
+                st.toast("Stop requested: the run ends after its current batch.")
+            except (PermissionError, ValueError) as err:
+                st.error(str(err))
         if run.stop_requested:
             st.caption("Stop requested ...")
     if run.status == "failed":
@@ -93,9 +102,19 @@ def _progress_and_controls(run, batches: list[dict]) -> None:
             "The worker process ended without finishing (killed, crashed or the machine "
             "restarted). Resume continues from the last finished epoch."
         )
-        if st.button("Resume", icon=":material/replay:", key=f"resume-{run.id}"):
-            launcher.resume(run.id)
-            st.rerun()
+        if st.button(
+            "Resume",
+            icon=":material/replay:",
+            key=f"resume-{run.id}",
+            disabled=not allowed,
+            help=who_may or None,
+        ):
+            try:
+                launcher.resume(run.id, user=current_user())
+            except (PermissionError, ValueError, OSError) as err:
+                st.error(f"Could not resume the run: {err}")
+            else:
+                st.rerun()
 
 
 def _curves(store: RunStore, run, batches: list[dict]) -> None:

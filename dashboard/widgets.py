@@ -85,15 +85,23 @@ def format_seconds(seconds: float | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def runs_table_rows(runs: list[Run]) -> list[dict]:
-    """Rows for a runs table: id, name, status, model, dataset, created, progress, accuracy."""
+def owner_label(owner: str) -> str:
+    """How a run's owner reads on screen ("" is a run from before owners were recorded)."""
+    return owner or "nobody (older run)"
+
+
+def runs_table_rows(runs: list[Run], with_owner: bool = False) -> list[dict]:
+    """Rows for a runs table: id, name, (owner,) status, model, dataset, created, progress,
+    accuracy."""
     rows = []
     for r in runs:
         metrics = r.final_metrics or {}
+        owner = {"owner": owner_label(r.owner)} if with_owner else {}
         rows.append(
             {
                 "run": r.id,
                 "name": r.name,
+                **owner,
                 "status": r.status,
                 "model": r.model,
                 "dataset": r.dataset,

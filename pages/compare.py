@@ -1,10 +1,12 @@
 """Compare page: find runs (filtered, paged), overlay their curves, diff their configs, see
-hyperparameters against the best validation metric, and rename, tag, note, clone or delete.
+hyperparameters against the best validation metric, and rename, tag, note, clone, stop or delete
+(everyone may watch and clone; only a run's owner or an admin may change it).
 """
 
 import streamlit as st
 
 from core import paths
+from core.runs import launcher
 from core.runs.compare import (
     best_metric,
     curve,
@@ -26,7 +28,8 @@ from dashboard.compare_figures import (
     overlay_figure,
     parallel_coordinates,
 )
-from dashboard.widgets import get_store, page_path, runs_table_rows
+from dashboard.login import current_user, run_permission
+from dashboard.widgets import get_store, owner_label, page_path, runs_table_rows
 
 PAGE_SIZE = 50
 MAX_SELECTED = 20
@@ -48,13 +51,16 @@ def set_selected(ids: list[str]) -> None:
 def run_finder() -> None:
     """Filters, one page of runs, and row selection that adds runs to the comparison."""
     options = distinct_values(store)
-    text_col, status_col, model_col, data_col, tag_col = st.columns([2, 1, 1, 1, 1])
+    text_col, status_col, model_col, data_col, tag_col, owner_col = st.columns([2, 1, 1, 1, 1, 1])
     where = RunFilter(
         text=text_col.text_input("Search id, name or note"),
         status=status_col.selectbox("Status", ["", *options["status"]], format_func=_any),
         model=model_col.selectbox("Model", ["", *options["model"]], format_func=_any),
         dataset=data_col.selectbox("Dataset", ["", *options["dataset"]], format_func=_any),
         tag=tag_col.selectbox("Tag", ["", *options["tag"]], format_func=_any),
+        owner=owner_col.selectbox(
+            "Owner", ["", *[o for o in options["owner"] if o]], format_func=_any
+        ),
     )
     first = store.list_runs(limit=1)
     if not first:
@@ -74,7 +80,7 @@ def run_finder() -> None:
     table_key = f"compare-table-{st.session_state.get('compare-generation', 0)}-{page}"
     st.session_state["compare-table-key"] = table_key
     st.dataframe(
-        runs_table_rows(runs),
+        runs_table_rows(runs, with_owner=True),
         hide_index=True,
         on_select=_add_selection,
         selection_mode="multi-row",
@@ -170,8 +176,8 @@ def confirm_delete(run_id: str) -> None:
     )
     if st.button("Delete", type="primary"):
         try:
-            delete_run_with_artifacts(store, run_id, paths.runs_dir())
-        except ValueError as err:
+            delete_run_with_artifacts(store, run_id, paths.runs_dir(), user=current_user())
+        except (ValueError, PermissionError) as err:
             st.error(str(err))
             return
         set_selected([r for r in selected_ids() if r != run_id])
@@ -181,29 +187,76 @@ def confirm_delete(run_id: str) -> None:
 def manage_tab(runs: list) -> None:
     for run in runs:
         with st.expander(f"{run.name or run.id} · {run.status}"):
-            name = st.text_input("Name", run.name, key=f"name-{run.id}")
-            tags = st.text_input(
-                "Tags (comma separated)", ", ".join(run.tags), key=f"tags-{run.id}"
+            allowed, who_may = run_permission(run)
+            st.caption(
+                f"Owner: **{owner_label(run.owner)}**"
+                + ("" if allowed else f" · you may watch and clone it. {who_may}")
             )
-            note = st.text_area("Note", run.note, key=f"note-{run.id}")
-            save, clone, remove = st.columns(3)
-            if save.button("Save", key=f"save-{run.id}", icon=":material/save:"):
-                store.update_labels(run.id, name=name.strip(), tags=tags.split(","), note=note)
-                st.toast("Saved.")
-                st.rerun()
+            locked = not allowed
+            name = st.text_input("Name", run.name, key=f"name-{run.id}", disabled=locked)
+            tags = st.text_input(
+                "Tags (comma separated)", ", ".join(run.tags), key=f"tags-{run.id}", disabled=locked
+            )
+            note = st.text_area("Note", run.note, key=f"note-{run.id}", disabled=locked)
+            save, clone, stop, remove = st.columns(4)
+            if save.button(
+                "Save",
+                key=f"save-{run.id}",
+                icon=":material/save:",
+                disabled=locked,
+                help=who_may or None,
+            ):
+                _act(
+                    "Saved.",
+                    store.update_labels,
+                    run.id,
+                    name=name.strip(),
+                    tags=tags.split(","),
+                    note=note,
+                    user=current_user(),
+                )
             clone.page_link(
                 page_path("train"),
                 label="Clone & tweak",
                 query_params={"clone": run.id},
                 icon=":material/content_copy:",
             )
+            if run.is_active and stop.button(
+                "Stop",
+                key=f"stop-{run.id}",
+                icon=":material/stop:",
+                disabled=not allowed or run.stop_requested,
+                help=who_may or None,
+            ):
+                _act(
+                    "Stop requested: the run ends after its current batch.",
+                    launcher.stop,
+                    run.id,
+                    user=current_user(),
+                )
+            busy = "Stop the run first: a running run cannot be deleted." if run.is_active else ""
             if remove.button(
-                "Delete", key=f"delete-{run.id}", icon=":material/delete:", disabled=run.is_active
+                "Delete",
+                key=f"delete-{run.id}",
+                icon=":material/delete:",
+                disabled=run.is_active or not allowed,
+                help=who_may or busy or None,
             ):
                 confirm_delete(run.id)
             st.code(
                 f".venv/bin/tensorboard --logdir {paths.run_dir(run.id) / 'logs'}", language="bash"
             )
+
+
+def _act(done: str, change, *args, **kwargs) -> None:
+    """Do one change of a run; core refuses what the user may not do (buttons are only a hint)."""
+    try:
+        change(*args, **kwargs)
+    except (PermissionError, ValueError) as err:
+        st.error(str(err))
+        return
+    st.toast(done)
+    st.rerun()
 
 
 st.title("Compare runs")

@@ -33,7 +33,7 @@ store = get_store()
 store.mark_lost_runs()
 runs = store.list_runs(limit=10)
 if runs:
-    st.dataframe(runs_table_rows(runs), hide_index=True)
+    st.dataframe(runs_table_rows(runs, with_owner=True), hide_index=True)
 else:
     st.info("No runs yet. Open **Train** and press **Train** to start the first one.")
 

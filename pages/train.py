@@ -10,6 +10,7 @@ from core.data.registry import dataset_info, list_datasets
 from core.models.registry import list_models
 from core.runs import launcher
 from dashboard.handover import pending
+from dashboard.login import current_user
 from dashboard.model_views import render_model_overview
 from dashboard.run_panel import render_run_panel
 from dashboard.train_form import run_config_form
@@ -41,11 +42,11 @@ def new_run_form() -> None:
     config, k = submitted
     try:
         if k > 1:
-            ids = launcher.launch_kfold(config, k)
+            ids = launcher.launch_kfold(config, k, owner=current_user())
             st.toast(f"Started {k} runs, one per fold.")
             run_id = ids[0]
         else:
-            run_id = launcher.launch(config)
+            run_id = launcher.launch(config, owner=current_user())
     except (ConfigError, ValueError, OSError) as err:
         st.error(f"Could not start the run: {err}")
         return
@@ -63,7 +64,7 @@ def recent_runs() -> None:
         return
     st.session_state["recent-run-ids"] = [r.id for r in runs]
     st.dataframe(
-        runs_table_rows(runs),
+        runs_table_rows(runs, with_owner=True),
         hide_index=True,
         on_select=_open_selected_run,
         selection_mode="single-row",

@@ -41,6 +41,14 @@ def wait_for_end(store, run_id: str, timeout: float = 120.0):
     return wait_until(ended, timeout)
 
 
+@pytest.fixture(autouse=True)
+def no_real_secrets(tmp_path_factory, monkeypatch):
+    """Tests never read the machine's .streamlit/secrets.toml: login is off unless a test says."""
+    empty = tmp_path_factory.getbasetemp() / "no-secrets.toml"
+    empty.touch()
+    monkeypatch.setenv("TFLAB_SECRETS", str(empty))
+
+
 @pytest.fixture
 def runs_root(tmp_path, monkeypatch) -> Path:
     """An empty runs folder that core.paths.runs_dir() points at for this test."""

@@ -1,4 +1,4 @@
-"""Command line: `python -m core {datasets,models,train,runs,stop,resume,predict} [--json]`.
+"""Command line: `python -m core {datasets,models,train,runs,stop,resume,predict,users} [--json]`.
 
 Every subcommand prints a readable table, or with --json a stable machine-readable shape.
 """
@@ -15,6 +15,7 @@ import numpy as np
 
 from core import paths
 from core.cli.seismic import add_seismic_commands
+from core.cli.users import add_user_commands
 from core.config import ConfigError, RunConfig
 from core.data.decode import ImageError, decode_image
 from core.data.registry import dataset_info, list_datasets, load_dataset
@@ -24,7 +25,15 @@ from core.runs import launcher
 from core.runs.launcher import open_store
 from core.tasks.image_predict import PredictError, load_run_model, predict_top_k
 
-USER_ERRORS = (ConfigError, DatasetError, ModelError, ValueError, FileNotFoundError)
+# PermissionError: core.access.RunPermissionError (not your run) and unwritable files
+USER_ERRORS = (
+    ConfigError,
+    DatasetError,
+    ModelError,
+    ValueError,
+    FileNotFoundError,
+    PermissionError,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_predict)
 
     add_seismic_commands(sub)
+    add_user_commands(sub)
     return parser
 
 
@@ -188,7 +198,10 @@ def cmd_runs(args) -> int:
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
         acc = (r.final_metrics or {}).get("val_accuracy")
         acc_text = f"val_acc={acc:.3f}" if isinstance(acc, float) else ""
-        print(f"{r.id}  {r.status:<11} {r.model:<6} {r.dataset:<8} {created}  {acc_text}")
+        owner = r.owner or "-"
+        print(
+            f"{r.id}  {r.status:<11} {r.model:<6} {r.dataset:<8} {owner:<12} {created}  {acc_text}"
+        )
     return 0
 
 

@@ -1,1 +1,1 @@
-"""Training runs: the store, launcher and worker, the training loop and its callbacks, run folders."""
+"""Training runs: the store, launcher, worker, training loop and its callbacks, run folders."""

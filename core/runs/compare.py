@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 from core.config import RunConfig
 
 IGNORED_KEYS = {"name"}

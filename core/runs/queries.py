@@ -10,8 +10,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.runs.store import Run, RunStore, _to_run
+from core.access import authorize
 from core.runs.artifacts import has_model
+from core.runs.store import Run, RunStore, _to_run
 
 
 @dataclass
@@ -23,6 +24,7 @@ class RunFilter:
     model: str = ""
     dataset: str = ""
     tag: str = ""
+    owner: str = ""
 
 
 def search_runs(
@@ -33,7 +35,7 @@ def search_runs(
     if where.text:
         clauses.append("(id LIKE ? OR name LIKE ? OR note LIKE ?)")
         args += [f"%{where.text}%"] * 3
-    for column in ("status", "model", "dataset"):
+    for column in ("status", "model", "dataset", "owner"):
         value = getattr(where, column)
         if value:
             clauses.append(f"{column} = ?")
@@ -52,10 +54,10 @@ def search_runs(
 
 
 def distinct_values(store: RunStore) -> dict[str, list[str]]:
-    """The models, datasets, statuses and tags that occur, for filter drop-downs."""
+    """The models, datasets, statuses, owners and tags that occur, for filter drop-downs."""
     out = {}
     with store._connect() as db:
-        for column in ("model", "dataset", "status"):
+        for column in ("model", "dataset", "status", "owner"):
             out[column] = [
                 r[0] for r in db.execute(f"SELECT DISTINCT {column} FROM runs ORDER BY {column}")
             ]
@@ -79,11 +81,17 @@ def get_runs(store: RunStore, run_ids: list[str]) -> list[Run]:
     return [found[i] for i in run_ids if i in found]
 
 
-def delete_run_with_artifacts(store: RunStore, run_id: str, root: Path) -> None:
-    """Remove a finished run from the store and its folder from disk; refuses active runs."""
+def delete_run_with_artifacts(
+    store: RunStore, run_id: str, root: Path, user: str | None = None
+) -> None:
+    """Remove a finished run from the store and its folder from disk; refuses active runs.
+
+    Only its owner or an admin may (core.access.RunPermissionError); user None is the OS user.
+    """
     run = store.get_run(run_id)
     if run is None:
         raise ValueError(f"no run {run_id}")
+    authorize(run_id, run.owner, "delete", user)
     if run.is_active:
         raise ValueError(f"run {run_id} is {run.status}: stop it before deleting it")
     folder = (root / run_id).resolve()

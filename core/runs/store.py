@@ -14,6 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
+from core.access import authorize
 from core.runs.store_schema import (
     ACTIVE,
     FINISHED,
@@ -67,12 +68,15 @@ class RunStore:
         return sqlite3.connect(self.path, timeout=30.0)
 
     # ---- runs -------------------------------------------------------------------------------
-    def create_run(self, config: dict, name: str = "", group_id: str | None = None) -> str:
+    def create_run(
+        self, config: dict, name: str = "", group_id: str | None = None, owner: str = ""
+    ) -> str:
+        """A queued run owned by `owner` ("" = nobody: only for runs from before owners)."""
         run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         with self._connect() as db:
             db.execute(
                 "INSERT INTO runs (id, name, status, dataset, model, config, created, epochs,"
-                " group_id) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+                " group_id, owner) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     name or config.get("name", ""),
@@ -82,6 +86,7 @@ class RunStore:
                     time.time(),
                     int(config.get("epochs", 0)),
                     group_id,
+                    owner,
                 ),
             )
         return run_id
@@ -168,9 +173,18 @@ class RunStore:
         name: str | None = None,
         tags: list[str] | None = None,
         note: str | None = None,
+        user: str | None = None,
     ) -> None:
-        """Rename a run, replace its tags or its note (None leaves a field as it is)."""
+        """Rename a run, replace its tags or its note (None leaves a field as it is).
+
+        Only its owner or an admin may (core.access.RunPermissionError); user None is the OS
+        user, as on the command line. ValueError if there is no such run.
+        """
         with self._connect() as db:
+            row = db.execute("SELECT owner FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise ValueError(f"no run {run_id}")
+            authorize(run_id, row["owner"], "rename, tag or note", user)
             if name is not None:
                 db.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id))
             if tags is not None:

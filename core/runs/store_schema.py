@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS runs (
     final_metrics TEXT,
     group_id TEXT,
     tags TEXT NOT NULL DEFAULT '[]',
-    note TEXT NOT NULL DEFAULT ''
+    note TEXT NOT NULL DEFAULT '',
+    owner TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
@@ -86,6 +87,7 @@ class Run:
     group_id: str | None = None
     tags: list = field(default_factory=list)
     note: str = ""
+    owner: str = ""  # who started it ("" for runs from before owners were recorded)
 
     @property
     def is_active(self) -> bool:
@@ -109,6 +111,7 @@ class Run:
             "group_id": self.group_id,
             "tags": self.tags,
             "note": self.note,
+            "owner": self.owner,
         }
 
 
@@ -121,6 +124,7 @@ def _add_missing_columns(db: sqlite3.Connection) -> None:
         ("group_id", "group_id TEXT"),
         ("tags", "tags TEXT NOT NULL DEFAULT '[]'"),
         ("note", "note TEXT NOT NULL DEFAULT ''"),
+        ("owner", "owner TEXT NOT NULL DEFAULT ''"),
     ):
         if column not in existing:
             db.execute(f"ALTER TABLE runs ADD COLUMN {ddl}")

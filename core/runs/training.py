@@ -9,16 +9,20 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
-from core.config import RunConfig
-from core.runs import artifacts
-from core.runs.optimization import OPTIMIZERS  # noqa: F401 - re-exported for pages and the CLI
-from core.runs.store import RunStore
-from core.devices import apply_device_settings
 import numpy as np
-from core.models.registry import model_spec
-from core.runs.optimization import apply_weight_regularization, make_optimizer, training_callbacks
+
+from core.config import RunConfig
+from core.devices import apply_device_settings
+from core.models.registry import model_notes, model_spec
+from core.runs import artifacts
+from core.runs.optimization import (
+    OPTIMIZERS,  # noqa: F401 - re-exported for pages and the CLI
+    apply_weight_regularization,
+    make_optimizer,
+    training_callbacks,
+)
+from core.runs.store import RunStore
 from core.tasks.base import prepare_task
-from core.models.registry import model_notes
 
 
 def train_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) -> dict:
@@ -99,4 +103,3 @@ def train_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) ->
     artifacts.save_model(run_dir, saved)
     store.set_final_metrics(run_id, metrics)
     return metrics
-

@@ -1,8 +1,10 @@
 """Shared pieces of the browser tests: a `streamlit run dashboard/app.py` server on a free port,
 Chromium through Playwright, one time budget per test, screenshots and small page readers.
 
-Every browser test starts its own server with its own runs folder (TFLAB_RUNS_DIR) and, when
-asked, its own data root (TFLAB_DATA_ROOT); training workers of those runs end with the test.
+Every browser test starts its own server with its own runs folder (TFLAB_RUNS_DIR), its own
+secrets file (TFLAB_SECRETS: empty, so login is off, unless the test passes one; never the real
+.streamlit/secrets.toml) and, when asked, its own data root (TFLAB_DATA_ROOT); training workers
+of those runs end with the test.
 """
 
 from __future__ import annotations
@@ -56,10 +58,13 @@ def wait_for_health(url: str, proc: subprocess.Popen, timeout: float) -> None:
 
 
 @contextlib.contextmanager
-def dashboard_server(tmp_path: Path, data_root: Path | None = None) -> Iterator[tuple[str, Path]]:
+def dashboard_server(
+    tmp_path: Path, data_root: Path | None = None, secrets: Path | None = None
+) -> Iterator[tuple[str, Path]]:
     """(base url, runs folder) of a dashboard server; it and its workers end with the block.
 
     data_root: the server's TFLAB_DATA_ROOT (created); None leaves the environment's setting.
+    secrets: the server's TFLAB_SECRETS (login settings); None: an empty file, login off.
     Fails (never skips) when Chromium or the streamlit script is missing: scripts/test.sh
     installs both.
     """
@@ -69,7 +74,10 @@ def dashboard_server(tmp_path: Path, data_root: Path | None = None) -> Iterator[
     runs.mkdir()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, TFLAB_RUNS_DIR=str(runs))
+    if secrets is None:
+        secrets = tmp_path / "no-login-secrets.toml"
+        secrets.write_text("")
+    env = dict(os.environ, TFLAB_RUNS_DIR=str(runs), TFLAB_SECRETS=str(secrets))
     if data_root is not None:
         data_root.mkdir(parents=True, exist_ok=True)
         env["TFLAB_DATA_ROOT"] = str(data_root)

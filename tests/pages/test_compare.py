@@ -16,11 +16,24 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import RunConfig
 from core.runs.store import RunStore
+from dashboard import login
 from tests.conftest import TINY
+from tests.core.test_access import login_settings
 from tests.pages.helpers import widget
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "app.py"
+USERS = {"alice": "alice-password", "bob": "bob-password", "root": "root-password"}
+ALICE_ONLY = "Only its owner alice or an admin (root) may change this run."
+
+
+@pytest.fixture(autouse=True)
+def secrets(tmp_path, monkeypatch) -> Path:
+    """Login off, from an empty secrets file (never the real one); tests may fill it."""
+    path = tmp_path / "secrets.toml"
+    path.write_text("")
+    monkeypatch.setenv("TFLAB_SECRETS", str(path))
+    return path
 
 
 @pytest.fixture
@@ -34,11 +47,12 @@ def make_run(
     epochs: int = 3,
     status: str = "succeeded",
     metrics: bool = True,
+    owner: str = "",
     **settings,
 ) -> str:
     """A finished run with per-epoch metrics and an artifact folder, without training."""
     config = RunConfig.from_dict({**TINY, "epochs": epochs, "name": name, **settings}).to_dict()
-    run_id = store.create_run(config, name)
+    run_id = store.create_run(config, name, owner=owner)
     folder = store.path.parent / run_id
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps(config))
@@ -60,8 +74,10 @@ def make_run(
     return run_id
 
 
-def open_compare(*run_ids: str) -> AppTest:
+def open_compare(*run_ids: str, user: str | None = None) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=30)
+    if user is not None:
+        at.session_state[login.USER_KEY] = user  # logged in (login on)
     if run_ids:
         at.query_params["runs"] = ",".join(run_ids)
     at.switch_page("../pages/compare.py").run()
@@ -307,3 +323,75 @@ def test_an_active_run_cannot_be_deleted(store):
     assert [e.label for e in tab(at, "Manage").expander] == ["live · running", "done · succeeded"]
     assert at.button(key=f"delete-{live}").disabled
     assert not at.button(key=f"delete-{done}").disabled
+
+
+# ---- owners: everyone watches and clones, only the owner or an admin changes -----------------
+def test_the_table_shows_owners_and_filters_by_them(store):
+    make_run(store, "a", owner="alice")
+    b = make_run(store, "b", owner="bob")
+    make_run(store, "old")
+    at = open_compare()
+    frame = at.dataframe[0].value
+    assert sorted(frame["owner"]) == ["alice", "bob", "nobody (older run)"]
+    assert widget(at.selectbox, "Owner").options == ["any", "alice", "bob"]
+    widget(at.selectbox, "Owner").set_value("bob")
+    rerun(at)
+    assert table_ids(at) == [b]
+
+
+def test_someone_elses_run_is_read_only(store, secrets):
+    login_settings(secrets, users=USERS, admins=("root",))
+    done = make_run(store, "done", owner="alice", learning_rate=0.1)
+    live = make_run(store, "live", owner="alice", metrics=False, learning_rate=0.01)
+    store.mark_started(live, os.getpid())
+    old = make_run(store, "old", learning_rate=0.001)  # no owner: with login on, admins only
+    at = open_compare(done, live, old, user="bob")
+    manage = tab(at, "Manage")
+    captions = [c.value for c in manage.caption]
+    assert f"Owner: **alice** · you may watch and clone it. {ALICE_ONLY}" in captions
+    for key in (f"save-{done}", f"delete-{done}", f"stop-{live}", f"delete-{live}"):
+        assert at.button(key=key).disabled, key
+        assert at.button(key=key).help == ALICE_ONLY, key
+    assert at.text_input(key=f"name-{done}").disabled
+    assert at.text_area(key=f"note-{done}").disabled
+    links = [p.proto.query_string for p in manage.get("page_link")]
+    assert links == [f"clone={done}", f"clone={live}", f"clone={old}"]  # cloning: everyone
+    assert "only an admin (root)" in at.button(key=f"delete-{old}").help
+    as_admin = open_compare(done, old, user="root")
+    assert not as_admin.button(key=f"delete-{old}").disabled
+    assert not as_admin.button(key=f"delete-{done}").disabled
+
+
+def test_the_owner_stops_saves_and_deletes(store, secrets, runs_root):
+    login_settings(secrets, users=USERS, admins=("root",))
+    done = make_run(store, "done", owner="alice", learning_rate=0.1)
+    live = make_run(store, "live", owner="alice", metrics=False, learning_rate=0.01)
+    store.mark_started(live, os.getpid())
+    at = open_compare(done, live, user="alice")
+    assert "Owner: **alice**" in [c.value for c in tab(at, "Manage").caption]
+    assert not at.button(key=f"save-{done}").disabled
+    assert at.button(key=f"delete-{live}").disabled  # running: stop it first
+    assert at.button(key=f"delete-{live}").help.startswith("Stop the run first")
+    at.button(key=f"stop-{live}").click()
+    rerun(at)
+    assert store.stop_requested(live)
+    assert [t.value for t in at.toast] == ["Stop requested: the run ends after its current batch."]
+    at.text_input(key=f"name-{done}").set_value("alice's best")
+    at.button(key=f"save-{done}").click()
+    rerun(at)
+    assert store.get_run(done).name == "alice's best"
+
+
+def test_core_refuses_even_when_a_page_offers_the_button(store, secrets, monkeypatch):
+    login_settings(secrets, users=USERS, admins=("root",))
+    done = make_run(store, "done", owner="alice")
+    monkeypatch.setattr(login, "run_permission", lambda run: (True, ""))  # a page bug
+    at = open_compare(done, user="bob")
+    at.text_input(key=f"name-{done}").set_value("bob's now")
+    at.button(key=f"save-{done}").click()
+    rerun(at)
+    assert store.get_run(done).name == "done"
+    assert [e.value for e in at.error] == [
+        f"bob may not rename, tag or note run {done}. {ALICE_ONLY}"
+    ]
+    assert len(at.toast) == 0

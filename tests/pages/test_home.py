@@ -20,6 +20,14 @@ REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "app.py"
 
 
+@pytest.fixture(autouse=True)
+def no_login(tmp_path, monkeypatch):
+    """Login off, from an empty secrets file (never the real one)."""
+    path = tmp_path / "secrets.toml"
+    path.write_text("")
+    monkeypatch.setenv("TFLAB_SECRETS", str(path))
+
+
 def open_home() -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=30).run()
     at.switch_page("../pages/home.py").run()
@@ -45,7 +53,7 @@ def test_home_without_runs(runs_root):
 
 def test_home_lists_runs_newest_first(runs_root):
     store = RunStore(runs_root / "runs.sqlite")
-    first = store.create_run(dict(TINY), "first")
+    first = store.create_run(dict(TINY), "first", owner="alice")
     store.set_final_metrics(first, {"val_accuracy": 0.75, "test_accuracy": 0.5})
     store.set_status(first, "succeeded")
     second = store.create_run(dict(TINY, dataset="shapes"), "second")
@@ -59,6 +67,8 @@ def test_home_lists_runs_newest_first(runs_root):
     by_id = frame.set_index("run")
     assert set(by_id.index) == {first, second}
     assert by_id.loc[first, "name"] == "first"
+    assert by_id.loc[first, "owner"] == "alice"
+    assert by_id.loc[second, "owner"] == "nobody (older run)"  # made without an owner
     assert by_id.loc[first, "status"] == "succeeded"
     assert by_id.loc[first, "val accuracy"] == pytest.approx(0.75)
     assert by_id.loc[second, "status"] == "failed"

@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from core.config import RunConfig
 from core.runs.compare import (
     best_metric,
     curve,
@@ -12,7 +13,6 @@ from core.runs.compare import (
     metric_names,
     with_defaults,
 )
-from core.config import RunConfig
 from core.runs.groups import group_summary
 from core.runs.queries import (
     RunFilter,

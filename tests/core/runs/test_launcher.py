@@ -1,4 +1,5 @@
-"""core.runs.launcher + core.runs.worker end to end: artifacts, metrics, detached workers, stop, kill, resume.
+"""core.runs.launcher + core.runs.worker end to end: artifacts, metrics, detached workers, stop,
+kill, resume; owners and who may stop or resume; no secrets in a worker's environment.
 
 Each worker start costs seconds of TensorFlow import, so runs are shared where possible: the
 session's `finished_run`, and one killed run that is then resumed.
@@ -17,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from core import paths
-
-from core.runs import launcher
+from core import access, paths
 from core.config import ConfigError, RunConfig
+from core.runs import launcher
 from core.runs.store import pid_alive
 from core.runs.worker import run_worker
 from tests.conftest import TINY, wait_for_end, wait_until
+from tests.core.test_access import login_settings
 
 # long enough per epoch (88 batches of 8) that a test can act in the middle of training
 SLOW = TINY | {
@@ -32,6 +33,25 @@ SLOW = TINY | {
     "model_settings": {"filters": [16, 32], "dense_units": 32},
 }
 EXPECTED_FINAL = {"loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy"}
+
+
+# Set in the test process for test_stop_flag_ends_a_run_early: none may reach the worker.
+SECRET_ENV = {
+    "LAB_DB_PASSWORD": "pw-value-1",
+    "S3_SECRET_ACCESS_KEY": "secret-value-2",
+    "github_token": "token-value-3",
+    "TFLAB_AUTH_EXTRA": "auth-value-4",
+    "OPENAI_API_KEY": "key-value-5",
+}
+
+
+@pytest.fixture(autouse=True)
+def no_login(tmp_path, monkeypatch) -> Path:
+    """Login off, from an empty secrets file (never the real one); tests may fill it."""
+    path = tmp_path / "secrets.toml"
+    path.write_text("")
+    monkeypatch.setenv(access.SECRETS_ENV, str(path))
+    return path
 
 
 def cmdline(pid: int) -> list[str]:
@@ -137,12 +157,19 @@ def test_stop_flag_ends_a_run_early(runs_root, monkeypatch, started):
     # the dashboard hides GPUs from itself and remembers the original setting for its workers
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
     monkeypatch.setenv(launcher.PARENT_CUDA_ENV, "")
+    for name, value in SECRET_ENV.items():
+        monkeypatch.setenv(name, value)
     run_id, store = launch(SLOW | {"epochs": 50}, runs_root, started)
     pid = store.get_run(run_id).pid
     environ = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
     hidden = ("CUDA_VISIBLE_DEVICES=", launcher.PARENT_CUDA_ENV)
     assert not any(v.startswith(hidden) for v in environ)  # the original (unset) is restored
     assert any(v.startswith("PYTHONPATH=") and str(paths.REPO_ROOT) in v for v in environ)
+    names = {v.split("=", 1)[0] for v in environ if v}
+    assert "HOME" in names or "PATH" in names  # the rest of the environment is passed on
+    assert not names & {*SECRET_ENV, access.SECRETS_ENV}
+    assert not any(value in v for v in environ for value in SECRET_ENV.values())
+    assert store.get_run(run_id).owner == access.os_user()  # launched from code: the OS user
 
     wait_until(lambda: store.latest_batch(run_id), timeout=120, every=0.1)
     assert store.get_run(run_id).status == "running"
@@ -157,6 +184,96 @@ def test_stop_flag_ends_a_run_early(runs_root, monkeypatch, started):
     assert not any(k.startswith("test_") for k in run.final_metrics)  # no test pass after a stop
     assert (runs_root / run_id / "model.keras").is_file()
     assert store.events(run_id)[-1]["message"].startswith("stopped")
+    log = (runs_root / run_id / "worker.log").read_text()
+    assert not any(value in log for value in SECRET_ENV.values())
+
+
+# ---- the environment a worker gets, owners, who may stop and resume ----------------------------
+def test_worker_environment_drops_credentials(no_login):
+    no_login.write_text('LAB_DB_URL = "postgres://u:p@db/x"\n[auth]\ncookie_secret = "c"\n')
+    base = {
+        "PATH": "/usr/bin",
+        "HOME": "/home/u",
+        "KERAS_HOME": "/k",
+        "TFLAB_RUNS_DIR": "/runs",
+        "LAB_DB_URL": "postgres://u:p@db/x",  # a top-level secret Streamlit copies to os.environ
+        "TFLAB_SECRETS": "/s.toml",
+        "TFLAB_AUTH_MODE": "password",
+        "tflab_auth_admins": "a",
+        "Db_Password": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "HF_TOKEN": "x",
+        "PASSWD": "x",
+        "GOOGLE_APPLICATION_CREDENTIALS": "/c.json",
+        "OPENAI_API_KEY": "x",
+        launcher.PARENT_CUDA_ENV: "1",
+        "CUDA_VISIBLE_DEVICES": "-1",
+    }
+    env = launcher.worker_environment(base)
+    assert set(env) == {
+        "PATH",
+        "HOME",
+        "KERAS_HOME",
+        "TFLAB_RUNS_DIR",
+        "CUDA_VISIBLE_DEVICES",
+        "PYTHONPATH",
+        "TF_CPP_MIN_LOG_LEVEL",
+    }
+    assert env["CUDA_VISIBLE_DEVICES"] == "1" and env["PATH"] == "/usr/bin"
+    assert "LAB_DB_URL" not in launcher.worker_environment({"LAB_DB_URL": "x"})
+    no_login.write_text("")
+    assert launcher.worker_environment({"LAB_DB_URL": "x"})["LAB_DB_URL"] == "x"
+
+
+@pytest.fixture
+def no_spawn(monkeypatch):
+    """Record the runs launch() would start instead of starting workers (no TensorFlow)."""
+    spawned = []
+    monkeypatch.setattr(launcher, "_spawn", lambda store, run_id, root: spawned.append(run_id))
+    return spawned
+
+
+def test_launch_records_the_owner(runs_root, no_spawn):
+    alice = launcher.launch(RunConfig(**TINY), runs_root, owner="alice")
+    mine = launcher.launch(RunConfig(**TINY), runs_root)
+    folds = launcher.launch_kfold(RunConfig(**TINY), 2, runs_root, owner="bob")
+    store = launcher.open_store(runs_root)
+    assert no_spawn == [alice, mine, *folds]
+    assert store.get_run(alice).owner == "alice"
+    assert store.get_run(mine).owner == access.os_user()
+    assert [store.get_run(f).owner for f in folds] == ["bob", "bob"]
+
+
+def test_only_the_owner_or_an_admin_stops_or_resumes(runs_root, no_login, no_spawn):
+    login_settings(no_login, users={"alice": "password-1", "bob": "password-2"}, admins=("root",))
+    store = launcher.open_store(runs_root)
+    run_id = store.create_run(RunConfig(**TINY).to_dict(), owner="alice")
+    (runs_root / run_id).mkdir()
+    with pytest.raises(access.RunPermissionError, match="bob may not stop run .* alice"):
+        launcher.stop(run_id, runs_root, user="bob")
+    assert not store.stop_requested(run_id)
+    launcher.stop(run_id, runs_root, user="alice")
+    assert store.stop_requested(run_id)
+
+    store.set_status(run_id, "interrupted")
+    with pytest.raises(access.RunPermissionError, match="bob may not resume run"):
+        launcher.resume(run_id, runs_root, user="bob")
+    assert store.get_run(run_id).status == "interrupted" and no_spawn == []
+    launcher.resume(run_id, runs_root, user="root")  # an admin
+    assert store.get_run(run_id).status == "queued" and no_spawn == [run_id]
+    with pytest.raises(ValueError, match="no run nope"):
+        launcher.stop("nope", runs_root, user="root")
+
+
+def test_the_cli_user_may_stop_only_their_own_runs(runs_root, monkeypatch, no_spawn):
+    monkeypatch.setattr(access.config.getpass, "getuser", lambda: "carol")
+    store = launcher.open_store(runs_root)
+    theirs = store.create_run(RunConfig(**TINY).to_dict(), owner="alice")
+    legacy = store.create_run(RunConfig(**TINY).to_dict())
+    with pytest.raises(access.RunPermissionError, match="^carol may not stop run"):
+        launcher.stop(theirs, runs_root)
+    launcher.stop(legacy, runs_root)  # login off: a run without an owner is anyone's
+    assert store.stop_requested(legacy) and not store.stop_requested(theirs)
 
 
 # ---- a worker killed with SIGKILL, then resumed -----------------------------------------------

@@ -1,20 +1,34 @@
-"""core.runs.store: WAL, runs, metrics, events, stop flag, lost workers and readers vs the writer."""
+"""core.runs.store: WAL, runs, owners, metrics, events, stop flag, lost workers, concurrency."""
 
 from __future__ import annotations
 
 import math
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
+from core.access import RunPermissionError
 from core.runs.store import RunStore, pid_alive
+from tests.core.test_access import login_settings
 
 CONFIG = {"dataset": "digits", "model": "cnn", "epochs": 3, "name": ""}
+LEGACY = Path(__file__).resolve().parents[2] / "data" / "legacy_runs"
+
+
+@pytest.fixture(autouse=True)
+def no_login(tmp_path, monkeypatch) -> Path:
+    """Login off, from an empty secrets file (never the real one); tests may fill it."""
+    path = tmp_path / "secrets.toml"
+    path.write_text("")
+    monkeypatch.setenv("TFLAB_SECRETS", str(path))
+    return path
 
 
 @pytest.fixture
@@ -58,6 +72,47 @@ def test_create_and_get_run(store):
     assert run.final_metrics is None
     assert abs(run.created - time.time()) < 60
     assert store.get_run("no-such-run") is None
+
+
+def test_every_run_has_an_owner(store):
+    mine = store.create_run(CONFIG, owner="alice")
+    nobody = store.create_run(CONFIG)
+    assert store.get_run(mine).owner == "alice"
+    assert store.get_run(nobody).owner == ""
+    assert store.get_run(mine).summary()["owner"] == "alice"
+
+
+def test_the_legacy_store_is_upgraded_with_owner_nobody(tmp_path):
+    """tests/data/legacy_runs was written before the owner column existed."""
+    shutil.copytree(LEGACY, tmp_path / "legacy")
+    with sqlite3.connect(tmp_path / "legacy" / "runs.sqlite") as db:
+        assert "owner" not in {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    db.close()
+    store = RunStore(tmp_path / "legacy" / "runs.sqlite")
+    runs = store.list_runs()
+    assert len(runs) == 3
+    assert [r.owner for r in runs] == ["", "", ""]
+    assert all(r.summary()["owner"] == "" for r in runs)
+    store.update_labels(runs[0].id, name="renamed")  # login off: anyone may change a legacy run
+    assert store.get_run(runs[0].id).name == "renamed"
+    assert store.get_run(store.create_run(CONFIG, owner="bob")).owner == "bob"
+
+
+def test_only_the_owner_or_an_admin_changes_labels(store, no_login):
+    login_settings(no_login, users={"alice": "password-1", "bob": "password-2"}, admins=("root",))
+    run_id = store.create_run(CONFIG, owner="alice")
+    legacy = store.create_run(CONFIG)
+    with pytest.raises(RunPermissionError, match="bob may not rename, tag or note run"):
+        store.update_labels(run_id, name="mine now", tags=["x"], note="hi", user="bob")
+    run = store.get_run(run_id)
+    assert (run.name, run.tags, run.note) == ("", [], "")  # nothing of it was written
+    store.update_labels(run_id, name="by alice", user="alice")
+    store.update_labels(run_id, note="by root", user="root")
+    assert (store.get_run(run_id).name, store.get_run(run_id).note) == ("by alice", "by root")
+    with pytest.raises(RunPermissionError, match="no owner"):
+        store.update_labels(legacy, name="x", user="alice")  # login on: legacy is admins' only
+    with pytest.raises(ValueError, match="no run nope"):
+        store.update_labels("nope", name="x", user="root")
 
 
 def test_explicit_name_wins(store):

@@ -1,0 +1,43 @@
+"""Password hashes (bcrypt) and the constant-time check behind the login form."""
+
+from __future__ import annotations
+
+import bcrypt
+
+from core.access.config import AuthConfig
+
+MIN_CHARS = 8
+MAX_BYTES = 72  # bcrypt reads no further; longer passwords are refused, not cut silently
+# Checked against when the user name is unknown, so a wrong name costs the same bcrypt work
+# (the same cost factor as gensalt()'s default, 12) as a wrong password.
+_DUMMY_HASH = b"$2b$12$YoAAFw1GcAxacuOUPnq54OtcbTKvkGZn02juODqJeo0u9FOOVXxZG"
+
+
+class PasswordError(ValueError):
+    """A new password that cannot be used (too short or too long)."""
+
+
+def hash_password(password: str) -> str:
+    """A bcrypt hash (salted, cost 12) of a new password, as text for the secrets file."""
+    secret = password.encode("utf-8")
+    if len(password) < MIN_CHARS:
+        raise PasswordError(f"the password must have at least {MIN_CHARS} characters")
+    if len(secret) > MAX_BYTES:
+        raise PasswordError(f"the password must be at most {MAX_BYTES} bytes (bcrypt's limit)")
+    return bcrypt.hashpw(secret, bcrypt.gensalt()).decode("ascii")
+
+
+def check_password(config: AuthConfig, name: str, password: str) -> bool:
+    """True if `name` is a user and `password` is theirs.
+
+    Always exactly one bcrypt.checkpw (constant time in the password), also for an unknown
+    name, so neither the answer nor its timing tells which user names exist.
+    """
+    stored = config.users.get(name) if name else None
+    hashed = stored.encode("ascii") if stored else _DUMMY_HASH
+    secret = password.encode("utf-8")
+    try:
+        matches = bcrypt.checkpw(secret[:MAX_BYTES], hashed)
+    except ValueError:  # a malformed hash (load_config refuses those)
+        matches = False
+    return matches and stored is not None and len(secret) <= MAX_BYTES
