@@ -122,10 +122,12 @@ def test_clone_and_tweak_from_compare(server):
             link = manage.get_by_role("link", name=re.compile("Clone & tweak"))
             expect(link).to_have_attribute("href", re.compile(rf"train\?clone={a}$"))
             link.click()
-            page.wait_for_url(re.compile(rf"/train\?clone={a}$"), timeout=budget.ms(20))
+            # the Train page itself is the proof; the address bar can lag behind a page switch
+            # (Streamlit updates it after the new page's first messages, streamlit#14184)
             expect(page.get_by_text(f"Settings cloned from run {a}")).to_be_visible(
-                timeout=budget.ms(20)
+                timeout=budget.ms(30)
             )
+            assert "/train" in page.url, page.url
             budget.mark("clone opened")
 
             # ---- the form holds run a's settings; change the learning rate and train ------------
