@@ -6,22 +6,16 @@ import streamlit as st
 from core import paths
 from core.runs.artifacts import run_task
 from core.runs.queries import runs_with_models
+from dashboard.classification_view import render_classification
+from dashboard.reconstruction_view import render_reconstruction
+from dashboard.waveform_predict import render_picking
 from dashboard.widgets import get_store, page_path
 
-
-def task_view(task: str):
-    """The render(run_id, run_dir) function of a task's Predict view (imported when needed)."""
-    if task == "picking":
-        from dashboard.waveform_predict import render_picking
-
-        return render_picking
-    if task == "reconstruction":
-        from dashboard.reconstruction_view import render_reconstruction
-
-        return render_reconstruction
-    from dashboard.classification_view import render_classification
-
-    return render_classification
+TASK_VIEWS = {  # the Predict view of each task: render(run_id, run_dir)
+    "classification": render_classification,
+    "reconstruction": render_reconstruction,
+    "picking": render_picking,
+}
 
 
 st.title("Predict")
@@ -39,4 +33,4 @@ default = list(labels).index(wanted) if wanted in labels else 0
 run_id = st.selectbox("Run", list(labels), index=default, format_func=labels.get)
 st.query_params["run"] = run_id
 run_dir = paths.run_dir(run_id)
-task_view(run_task(run_dir) or "classification")(run_id, run_dir)
+TASK_VIEWS[run_task(run_dir) or "classification"](run_id, run_dir)

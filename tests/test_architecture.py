@@ -17,9 +17,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 HEAVY = {"tensorflow", "keras", "obspy", "scipy", "sklearn", "tensorboard"}
 MAX_LINES = 410
-LAZY_ON_PURPOSE = {  # file -> why its function-level imports are allowed
-    "pages/predict.py": "a task's view (and its figures) is imported when a run of that task opens",
-}
+LAZY_ON_PURPOSE: dict[str, str] = {}  # file -> why its function-level imports are allowed
 
 
 def module_files(*folders: str) -> dict[str, Path]:

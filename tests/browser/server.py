@@ -140,6 +140,14 @@ def launch_chromium(pw, budget: Budget):
     )
 
 
+def new_page(browser):
+    """A page of the test viewport with the suite's default timeouts (15 s, navigation 20 s)."""
+    page = browser.new_page(viewport=VIEWPORT)
+    page.set_default_timeout(15_000)
+    page.set_default_navigation_timeout(20_000)
+    return page
+
+
 def text_of(locator, timeout: float = 1000) -> str:
     """inner_text of the first match, or '' while Streamlit is swapping the element."""
     try:

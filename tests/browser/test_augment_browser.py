@@ -16,10 +16,10 @@ import pytest
 
 from tests.browser.server import (
     TEST_BUDGET_S,
-    VIEWPORT,
     Budget,
     dashboard_server,
     launch_chromium,
+    new_page,
     screenshot,
 )
 
@@ -88,9 +88,7 @@ def test_augment_preview_follows_slider_and_seed(server):
     with sync_playwright() as pw:
         browser = launch_chromium(pw, budget)
         try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(15_000)
-            page.set_default_navigation_timeout(20_000)
+            page = new_page(browser)
 
             # ---- open the page: the server imports TensorFlow on the first visit -------------
             page.goto(f"{url}/augment", timeout=budget.ms(20))

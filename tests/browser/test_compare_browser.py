@@ -21,11 +21,11 @@ from core.config import RunConfig
 from core.runs.store import RunStore, pid_alive
 from tests.browser.server import (
     TEST_BUDGET_S,
-    VIEWPORT,
     Budget,
     chart_lines,
     dashboard_server,
     launch_chromium,
+    new_page,
     screenshot,
 )
 from tests.conftest import TINY
@@ -84,6 +84,7 @@ def kill_worker(store: RunStore, run_id: str) -> None:
 
 
 def test_clone_and_tweak_from_compare(server):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
 
     url, runs = server
@@ -95,9 +96,7 @@ def test_clone_and_tweak_from_compare(server):
     with sync_playwright() as pw:
         browser = launch_chromium(pw, budget)
         try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(15_000)
-            page.set_default_navigation_timeout(20_000)
+            page = new_page(browser)
 
             # ---- the comparison: curves of both runs -------------------------------------------
             page.goto(f"{url}/compare?runs={a},{b}", timeout=budget.ms(20))
@@ -121,12 +120,15 @@ def test_clone_and_tweak_from_compare(server):
             manage.locator("summary").click()
             link = manage.get_by_role("link", name=re.compile("Clone & tweak"))
             expect(link).to_have_attribute("href", re.compile(rf"train\?clone={a}$"))
+            cloned = page.get_by_text(f"Settings cloned from run {a}")
             link.click()
-            # the Train page itself is the proof; the address bar can lag behind a page switch
-            # (Streamlit updates it after the new page's first messages, streamlit#14184)
-            expect(page.get_by_text(f"Settings cloned from run {a}")).to_be_visible(
-                timeout=budget.ms(30)
-            )
+            try:
+                cloned.wait_for(timeout=10_000)
+            except PlaywrightTimeout:
+                # KNOWN ISSUE (see the closing note of stop 14): on a server's first pages the
+                # click on this st.page_link is sometimes lost; a second click always worked.
+                link.click()
+            expect(cloned).to_be_visible(timeout=budget.ms(30))
             assert "/train" in page.url, page.url
             budget.mark("clone opened")
 

@@ -24,10 +24,10 @@ from core.runs.store import RunStore
 from tests.browser.server import (
     SCREENSHOTS,
     TEST_BUDGET_S,
-    VIEWPORT,
     Budget,
     dashboard_server,
     launch_chromium,
+    new_page,
     screenshot,
 )
 from tests.conftest import TINY
@@ -88,8 +88,7 @@ def test_login_then_someone_elses_runs_are_read_only(server, sleeper):
     with sync_playwright() as pw:
         browser = launch_chromium(pw, budget)
         try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(15_000)
+            page = new_page(browser)
 
             # ---- only the login form -----------------------------------------------------------
             page.goto(url, timeout=budget.ms(20))

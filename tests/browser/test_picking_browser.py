@@ -17,11 +17,11 @@ import pytest
 from core.runs.store import RunStore
 from tests.browser.server import (
     TEST_BUDGET_S,
-    VIEWPORT,
     Budget,
     chart_lines,
     dashboard_server,
     launch_chromium,
+    new_page,
     screenshot,
 )
 from tests.core.seismic.picking_helpers import save_tiny_run
@@ -54,9 +54,7 @@ def test_pick_the_synthetic_record(server):
     with sync_playwright() as pw:
         browser = launch_chromium(pw, budget)
         try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(15_000)
-            page.set_default_navigation_timeout(20_000)
+            page = new_page(browser)
 
             # ---- the picking view of the run, with the synthetic record ------------------------
             page.goto(f"{url}/predict?run={run_id}", timeout=budget.ms(20))

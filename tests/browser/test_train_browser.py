@@ -16,11 +16,11 @@ from core.runs.store import RunStore
 from tests.browser.server import (
     SCREENSHOTS,
     TEST_BUDGET_S,
-    VIEWPORT,
     Budget,
     chart_lines,
     dashboard_server,
     launch_chromium,
+    new_page,
     screenshot,
     text_of,
 )
@@ -47,9 +47,7 @@ def test_train_watch_reload_and_predict(server):
     with sync_playwright() as pw:
         browser = launch_chromium(pw, budget)
         try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(15_000)
-            page.set_default_navigation_timeout(20_000)
+            page = new_page(browser)
 
             # ---- start a run from the form ---------------------------------------------------
             page.goto(f"{url}/train", timeout=budget.ms(20))
@@ -137,8 +135,7 @@ def test_train_watch_reload_and_predict(server):
 
             # Predict loads TensorFlow and the model in the server: start it in a second tab now
             # so that it overlaps with the Home checks.
-            predict = browser.new_page(viewport=VIEWPORT)
-            predict.set_default_timeout(15_000)
+            predict = new_page(browser)
             predict.goto(f"{url}/predict", timeout=budget.ms(20))
 
             # ---- home lists the run ----------------------------------------------------------

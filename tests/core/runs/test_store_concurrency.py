@@ -37,6 +37,15 @@ def write_metrics(path: str, run_id: str, seconds: float, counter) -> None:
     keeper.close()
 
 
+def wait_for_rows(counter, rows: int, writer, seconds: float = 60.0) -> None:
+    """Until the writer has committed `rows` rows; fails if it dies or takes too long."""
+    deadline = time.monotonic() + seconds
+    while counter.value < rows:
+        assert writer.is_alive(), f"the writer exited with {writer.exitcode}"
+        assert time.monotonic() < deadline, f"only {counter.value} rows in {seconds:g} s"
+        time.sleep(0.05)
+
+
 def read_everything(path: str, run_ids: list[str], deadline: float, errors: list) -> None:
     """A page's reads: run lists, curves, the latest batch."""
     store = RunStore(path)
@@ -90,8 +99,7 @@ def test_a_writer_killed_mid_write_leaves_a_sound_store(tmp_path):
     counter = ctx.Value("q", 0)
     writer = ctx.Process(target=write_metrics, args=(path, run_id, 60, counter))
     writer.start()
-    while counter.value < 50 * ROWS_PER_FLUSH:
-        time.sleep(0.05)
+    wait_for_rows(counter, 50 * ROWS_PER_FLUSH, writer)
     os.kill(writer.pid, signal.SIGKILL)
     writer.join(10)
     with sqlite3.connect(path) as db:
@@ -110,8 +118,7 @@ def test_online_backup_during_writes_is_consistent(tmp_path):
     counter = ctx.Value("q", 0)
     writer = ctx.Process(target=write_metrics, args=(path, run_id, 4, counter))
     writer.start()
-    while counter.value < 20 * ROWS_PER_FLUSH:
-        time.sleep(0.05)
+    wait_for_rows(counter, 20 * ROWS_PER_FLUSH, writer)
     backup = tmp_path / "backup.sqlite"
     with sqlite3.connect(path) as source, sqlite3.connect(backup) as target:
         source.backup(target)
