@@ -8,15 +8,59 @@ import math
 import typing
 from dataclasses import dataclass, field
 
+MIXED_PRECISION = ("off", "mixed_float16", "mixed_bfloat16")
+
 
 @dataclass
 class DeviceSettings:
-    """GPU settings a worker applies before building anything (ignored on a CPU-only machine)."""
+    """Device settings a worker applies before building anything (core.devices); MB = 2**20 B.
 
-    visible_gpus: list[int] | None = None  # None = all GPUs, [] = CPU only
+    visible_gpus: None = any free GPU(s), `gpu_count` of them, as the scheduler assigns (all
+    GPUs without one); [] = CPU only; else these GPU indices, numbered as nvidia-smi does.
+    """
+
+    visible_gpus: list[int] | None = None
+    gpu_count: int = 1  # how many GPUs "any free GPU" asks for; > 1 mirrors the model over them
     memory_growth: bool = True
-    memory_limit_mb: int | None = None  # per visible GPU
-    mixed_precision: bool = False
+    memory_limit_mb: int | None = None  # per GPU
+    mixed_precision: str = "off"  # off | mixed_float16 | mixed_bfloat16 (older configs: bool)
+    jit_compile: bool | None = None  # XLA; None = Keras "auto" (on with a GPU, off on CPU)
+    log_device_placement: bool = False  # each op's device into the run's worker.log
+    oom_backoff: bool = False  # out of memory: retry with half the batch size ...
+    oom_min_batch_size: int = 4  # ... but never below this
+    cpu_replicas: int = 1  # testing without GPUs: N logical CPUs, mirrored when N > 1
+
+    def __post_init__(self) -> None:
+        self.mixed_precision = _precision_name(self.mixed_precision)
+
+    def validate(self) -> None:
+        if self.visible_gpus is not None and (
+            not isinstance(self.visible_gpus, list)
+            or not all(isinstance(i, int) and i >= 0 for i in self.visible_gpus)
+        ):
+            raise ConfigError("devices.visible_gpus must be a list of GPU indices (0, 1, ...)")
+        if self.gpu_count < 1:
+            raise ConfigError("devices.gpu_count must be at least 1")
+        if self.memory_limit_mb is not None and self.memory_limit_mb < 64:
+            raise ConfigError("devices.memory_limit_mb must be at least 64 (MB) or empty")
+        if self.oom_min_batch_size < 1:
+            raise ConfigError("devices.oom_min_batch_size must be at least 1")
+        if not 1 <= self.cpu_replicas <= 16:
+            raise ConfigError("devices.cpu_replicas must be in 1..16")
+
+
+def _precision_name(value) -> str:
+    """Older configs stored mixed precision as a bool (True meant mixed_float16)."""
+    text = str(value).strip().lower()
+    if value is True or text in ("1", "true", "yes", "on"):
+        return "mixed_float16"
+    if value is False or value is None or text in ("0", "false", "no", "off", "none", ""):
+        return "off"
+    if text not in MIXED_PRECISION:
+        raise ConfigError(
+            f"devices.mixed_precision must be one of: {', '.join(MIXED_PRECISION)} (got {value!r})"
+        )
+    return text
 
 
 @dataclass
@@ -65,6 +109,9 @@ class RunConfig:
     fold: int | None = None  # ... this run validates on fold `fold` (0-based)
     augmentation: list = field(default_factory=list)  # core.augment.pipeline pipeline spec
     augment_seed: int | None = None  # seed of the augmentation draws (default: seed)
+    init_from: str = ""  # picking: start from this picker run's weights (core.tasks.init_from)
+    freeze_encoder: bool = False  # with init_from: keep the encoder's weights fixed
+    continue_from: str = ""  # continue this run's checkpoint (core.runs.continue_run)
     devices: DeviceSettings = field(default_factory=DeviceSettings)
 
     def to_dict(self) -> dict:
@@ -117,6 +164,7 @@ class RunConfig:
         return RunConfig.from_dict(data)
 
     def validate(self) -> None:
+        self.devices.validate()
         if self.epochs < 1:
             raise ConfigError("epochs must be at least 1")
         if self.batch_size < 1:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
+from core import paths
 from core.runs.launcher import PARENT_CUDA_ENV
+from core.runs.store_health import check_store
 
 # The dashboard process never uses a GPU (TensorFlow would hold its memory for good);
 # training workers get the original CUDA_VISIBLE_DEVICES back (see core.runs.launcher).
@@ -28,6 +30,8 @@ def build_navigation(visible: bool = True):
             st.Page(page_path("train"), title="Train", icon=":material/model_training:"),
             st.Page(page_path("compare"), title="Compare", icon=":material/compare_arrows:"),
             st.Page(page_path("predict"), title="Predict", icon=":material/online_prediction:"),
+            st.Page(page_path("evaluate"), title="Evaluate", icon=":material/fact_check:"),
+            st.Page(page_path("devices"), title="Devices", icon=":material/memory:"),
         ],
         position="sidebar" if visible else "hidden",
     )
@@ -38,4 +42,8 @@ st.set_page_config(page_title="TF Lab", page_icon=":material/science:", layout="
 # login form shows; with login on, nobody gets past require_login() without logging in.
 requested_page = build_navigation(visible=is_logged_in())
 require_login()
+store_problem = check_store(paths.runs_dir())  # a missing or corrupt runs.sqlite: say so
+if store_problem:
+    st.error(store_problem.message, icon=":material/database:")
+    st.stop()
 requested_page.run()

@@ -21,8 +21,9 @@ PALETTE = (
 )
 
 
-def overlay_figure(series: list[dict], metric: str, by: str) -> go.Figure:
-    """series: dicts with label, x, y, colour index and validation flag (dashed)."""
+def overlay_figure(series: list[dict], metric: str, by: str, log_y: bool = False) -> go.Figure:
+    """series: dicts with label, x, y, colour index and validation flag (dashed); log_y: a
+    logarithmic y axis."""
     fig = go.Figure()
     for s in series:
         fig.add_trace(
@@ -39,6 +40,8 @@ def overlay_figure(series: list[dict], metric: str, by: str) -> go.Figure:
         )
     if by == "epoch":
         fig.update_xaxes(dtick=1)
+    if log_y:
+        fig.update_yaxes(type="log", exponentformat="power")
     fig.update_layout(
         xaxis_title="epoch" if by == "epoch" else "seconds since start",
         yaxis_title=metric,

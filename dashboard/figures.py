@@ -9,12 +9,17 @@ VAL_COLOUR = "#ff7f0e"
 
 
 def metric_curves(
-    batch_rows: list[dict], epoch_rows: list[dict], metric: str, steps_per_epoch: int | None
+    batch_rows: list[dict],
+    epoch_rows: list[dict],
+    metric: str,
+    steps_per_epoch: int | None,
+    log_y: bool = False,
 ) -> go.Figure:
     """One metric against epochs: per-batch train values (thin), per-epoch train and validation.
 
     batch_rows: dicts with global_step and the metric; epoch_rows: dicts with epoch (0-based),
     the metric and val_<metric>. The x axis is in epochs (a batch at step s sits at s / steps).
+    log_y: a logarithmic y axis (a loss that spans decades, e.g. a diverging run).
     """
     fig = go.Figure()
     per_epoch = max(1, steps_per_epoch or 1)
@@ -55,7 +60,15 @@ def metric_curves(
         margin={"l": 40, "r": 10, "t": 40, "b": 40},
         legend={"orientation": "h", "y": -0.25},
     )
-    return fig
+    return log_scaled(fig) if log_y else fig
+
+
+def log_scaled(fig: go.Figure) -> go.Figure:
+    """A copy of `fig` with a logarithmic y axis (figures shared between sessions, such as
+    dashboard.run_watch's, stay as they are)."""
+    copy = go.Figure(fig)
+    copy.update_yaxes(type="log", exponentformat="power", rangemode="normal")
+    return copy
 
 
 def top_k_bar(top_k: list[dict]) -> go.Figure:

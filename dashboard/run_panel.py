@@ -5,14 +5,17 @@ from __future__ import annotations
 import streamlit as st
 
 from core import paths
+from core.devices import describe as describe_devices
 from core.runs import launcher
 from core.runs.groups import group_summary
 from core.runs.store import RunStore
-from dashboard.figures import metric_curves
+from dashboard.continue_view import render_continue, render_heading
+from dashboard.figures import log_scaled
 from dashboard.login import current_user, run_permission
-from dashboard.widgets import format_seconds, owner_label, page_path, run_progress, status_label
+from dashboard.queue_view import render_queue_status
+from dashboard.run_watch import curves
+from dashboard.widgets import format_seconds, owner_label, page_path, run_progress
 
-CURVES = ("loss", "accuracy", "mae", "learning_rate", "grad_norm")
 HEADLINE = (
     "loss",
     "accuracy",
@@ -27,20 +30,28 @@ HEADLINE = (
 
 
 def render_run_panel(store: RunStore, run_id: str) -> None:
-    """Everything about one run; called inside a fragment that reruns every second while live."""
-    store.mark_lost_runs()
+    """Everything about one run; called inside a fragment that reruns every second while live.
+
+    A rerun whose run did not change reads one row and re-sends the figures built before (see
+    dashboard.run_watch): no metric query, no figure building.
+    """
     run = store.get_run(run_id)
+    if run is not None and run.is_active and store.mark_lost_runs():
+        run = store.get_run(run_id)
     if run is None:
         st.warning(f"There is no run {run_id!r} in {paths.runs_dir()}.")
         return
-    st.subheader(f"{run.name or run.id}  ·  {status_label(run.status)}")
+    render_heading(store, run)  # status badge and health warnings
     st.caption(
         f"run {run.id} · owner {owner_label(run.owner)} · {run.model} on {run.dataset} · "
         f"batch size {run.config.get('batch_size')} · {run.config.get('optimizer')} at "
         f"learning rate {run.config.get('learning_rate')}"
     )
-    batches = store.batch_metrics(run.id, max_points=1500)
+    st.caption(describe_devices(run.config.get("devices")))  # GPUs, precision, XLA
+    batches, figures = curves(store, run)
     _progress_and_controls(run, batches)
+    render_queue_status(store, run)  # a queued run: its place, estimated start, Cancel
+    render_continue(run)
     if run.final_metrics and not run.is_active:
         shown = [
             (k, run.final_metrics[k])
@@ -51,7 +62,7 @@ def render_run_panel(store: RunStore, run_id: str) -> None:
             row = shown[start : start + 3]
             for col, (key, value) in zip(st.columns(3), row, strict=False):
                 col.metric(key.replace("_", " "), f"{value:.4f}")
-    _curves(store, run, batches)
+    _curves(run, figures)
     if run.group_id:
         _group(store, run.group_id)
     with st.expander("Events, files and TensorBoard"):
@@ -117,19 +128,18 @@ def _progress_and_controls(run, batches: list[dict]) -> None:
                 st.rerun()
 
 
-def _curves(store: RunStore, run, batches: list[dict]) -> None:
-    epochs = store.epoch_metrics(run.id)
-    names = [m for m in CURVES if any(r.get(m) is not None for r in batches + epochs)]
+def _curves(run, figures: dict) -> None:
+    names = list(figures)
     if not names:
         if run.is_active:
             st.info("Waiting for the first batch (the worker is starting TensorFlow) ...")
         return
+    log_y = st.toggle("Log scale for the loss", key=f"log-y-{run.id}")
     for start in range(0, len(names), 2):
         row = names[start : start + 2]
         for col, metric in zip(st.columns(2), row, strict=False):
-            col.plotly_chart(
-                metric_curves(batches, epochs, metric, run.steps_per_epoch), key=f"curve-{metric}"
-            )
+            fig = log_scaled(figures[metric]) if log_y and metric == "loss" else figures[metric]
+            col.plotly_chart(fig, key=f"curve-{metric}")
 
 
 def _group(store: RunStore, group_id: str) -> None:

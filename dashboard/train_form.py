@@ -11,7 +11,10 @@ from core.config import ConfigError, RunConfig
 from core.data.registry import dataset_info, list_datasets
 from core.models.registry import list_models
 from core.runs.optimization import OPTIMIZERS, SCHEDULES
+from dashboard.device_fields import device_fields
+from dashboard.form_checks import FieldChecks, check_combination
 from dashboard.handover import AugmentationChoice
+from dashboard.init_from_field import init_from_field
 
 BATCH_SIZES = [8, 16, 32, 64, 128, 256, 512]
 
@@ -35,6 +38,7 @@ def run_config_form(
         datasets.append(base.dataset)
     models = {m.name: m for m in list_models()}
     names = list(models)
+    checks = FieldChecks()  # range messages beside the fields, refused on Train
     with st.form("new_run"):
         dataset = st.selectbox(
             "Dataset",
@@ -48,18 +52,20 @@ def run_config_form(
             index=_index(names, base.model),
             format_func=lambda m: f"{m} · {models[m].description}",
         )
-        epochs = st.number_input("Epochs", 1, 1000, base.epochs)
+        epochs = checks.number("Epochs", 1, 1000, base.epochs)
         batch_size = st.select_slider("Batch size", BATCH_SIZES, _nearest(base.batch_size))
-        learning_rate = st.number_input(
-            "Learning rate", 1e-6, 10.0, base.learning_rate, step=1e-4, format="%.5f"
+        learning_rate = checks.number(
+            "Learning rate", 1e-6, 10.0, base.learning_rate, step=1e-4, format="%.2e"
         )
         optimizer = st.selectbox("Optimizer", OPTIMIZERS, index=_index(OPTIMIZERS, base.optimizer))
-        limit = st.number_input(
+        limit = checks.number(
             "Training examples (0 = all)", 0, 10_000_000, base.max_train_examples or 0, step=100
         )
-        seed = st.number_input("Seed", 0, 2**31 - 1, base.seed)
+        seed = checks.number("Seed", 0, 2**31 - 1, base.seed)
         name = st.text_input("Run name (optional)", base.name)
-        options = _advanced_options(base)
+        options = _advanced_options(base, checks)
+        options.update(init_from_field(base))  # "Start from a previous run"
+        options["devices"] = device_fields(base.devices)  # "Devices (GPU)" expander
         use_aug = False
         if pending:
             steps = ", ".join(f"{kind}: {len(p.spec)} step(s)" for kind, p in pending.items())
@@ -75,6 +81,7 @@ def run_config_form(
         submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
     if not submitted:
         return None
+    checks.raise_if_any()  # the page shows it under Train; nothing is started
     k = options.pop("k_folds")
     values = base.to_dict()
     values.update(
@@ -102,7 +109,9 @@ def run_config_form(
             )
         values.update(augmentation=chosen.spec, augment_seed=chosen.seed)
         values["data_settings"] = {**values["data_settings"], **chosen.data_settings}
-    return RunConfig.from_dict(values), k
+    config = RunConfig.from_dict(values)
+    check_combination(config)  # a model for other data, an offline download, bad settings
+    return config, k
 
 
 def _describe(choice: AugmentationChoice) -> str:
@@ -119,31 +128,31 @@ def _kind(dataset: str) -> str:
         return "image"
 
 
-def _advanced_options(base: RunConfig) -> dict:
+def _advanced_options(base: RunConfig, checks: FieldChecks) -> dict:
     """Schedule, regularisation, loss, stopping and validation settings (collapsed)."""
     out: dict = {}
     with st.expander("Learning rate schedule, clipping, weight averaging"):
         out["lr_schedule"] = st.selectbox(
             "Schedule", SCHEDULES, index=_index(list(SCHEDULES), base.lr_schedule)
         )
-        out["lr_decay_steps"] = st.number_input(
+        out["lr_decay_steps"] = checks.number(
             "Exponential: decay steps", 1, 10**7, base.lr_decay_steps
         )
-        out["lr_decay_rate"] = st.number_input(
+        out["lr_decay_rate"] = checks.number(
             "Exponential: decay rate", 0.01, 1.0, base.lr_decay_rate
         )
         out["lr_staircase"] = st.checkbox("Exponential: staircase", base.lr_staircase)
-        out["lr_min_fraction"] = st.number_input(
+        out["lr_min_fraction"] = checks.number(
             "Cosine: final fraction of the rate", 0.0, 1.0, base.lr_min_fraction
         )
-        out["plateau_factor"] = st.number_input("Plateau: factor", 0.01, 0.99, base.plateau_factor)
-        out["plateau_patience"] = st.number_input(
+        out["plateau_factor"] = checks.number("Plateau: factor", 0.01, 0.99, base.plateau_factor)
+        out["plateau_patience"] = checks.number(
             "Plateau: patience (epochs)", 1, 100, base.plateau_patience
         )
-        out["momentum"] = st.number_input(
+        out["momentum"] = checks.number(
             "Momentum (SGD momentum / Nesterov)", 0.0, 0.999, base.momentum
         )
-        out["weight_decay"] = st.number_input(
+        out["weight_decay"] = checks.number(
             "Weight decay (AdamW)", 0.0, 1.0, base.weight_decay, format="%.4f"
         )
         out["clipnorm"] = _optional(st, "Clip each gradient to norm", base.clipnorm, 1.0)
@@ -154,10 +163,10 @@ def _advanced_options(base: RunConfig) -> dict:
             st, "Weight moving average (EMA) momentum", base.ema_momentum, 0.99
         )
     with st.expander("Regularisation and loss"):
-        out["l1"] = st.number_input("L1 weight penalty", 0.0, 1.0, base.l1, format="%.6f")
-        out["l2"] = st.number_input("L2 weight penalty", 0.0, 1.0, base.l2, format="%.6f")
+        out["l1"] = checks.number("L1 weight penalty", 0.0, 1.0, base.l1, format="%.6f")
+        out["l2"] = checks.number("L2 weight penalty", 0.0, 1.0, base.l2, format="%.6f")
         out["dropout"] = _optional(st, "Dropout rate (overrides the model's)", base.dropout, 0.25)
-        out["label_smoothing"] = st.number_input("Label smoothing", 0.0, 0.5, base.label_smoothing)
+        out["label_smoothing"] = checks.number("Label smoothing", 0.0, 0.5, base.label_smoothing)
         out["class_weight"] = st.selectbox(
             "Class weights",
             ["none", "balanced"],
@@ -178,7 +187,7 @@ def _advanced_options(base: RunConfig) -> dict:
         out["validation_split"] = _optional(
             st, "Validation split (instead of the fixed one)", base.validation_split, 0.2
         )
-        out["k_folds"] = st.number_input("K-fold cross-validation: K (1 = off)", 1, 20, 1)
+        out["k_folds"] = checks.number("K-fold cross-validation: K (1 = off)", 1, 20, 1)
     return out
 
 

@@ -2,8 +2,8 @@
 
 render_picking(run_id, run_dir) is the Predict page's view of runs whose task is "picking".
 Its figures come from dashboard/picking_figures.py (arrays in, plotly figures out), so
-they are testable without a browser. Picking runs in this process on the CPU, with a progress
-bar; the CLI (`python -m core pick`) does the same for files too large for a page.
+they are testable without a browser. A record up to 10 min is picked in this process on the CPU,
+with a progress bar; a longer one by a queued job in a worker (dashboard/pick_job_view.py).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from core.seismic.obspy_source import read_stream_bytes
 from core.seismic.picking import Pick, Picker, PickingError, PickOptions, find_picks
 from core.seismic.sources import list_waveform_datasets
 from core.tasks.picking import load_splits
+from dashboard.pick_job_view import LONG_RECORD_S, render_job_from_url, saved_upload, submit_pick
 from dashboard.picking_figures import picking_figure, residual_figure
 
 SYNTHETIC = "Built-in synthetic record"
@@ -97,28 +98,36 @@ def _options(prefix: str) -> PickOptions:
 
 
 def _choose_records(picker):
-    """(records, true picks or None, key) from the synthetic record or an upload."""
+    """(records, true picks or None, key, (job source spec, files)) from the synthetic record
+    or an upload."""
     source = st.radio("Data", [SYNTHETIC, UPLOAD], horizontal=True, key="pk-source")
     if source == SYNTHETIC:
         a, b = st.columns(2)
-        minutes = int(a.number_input("Minutes", 1, 240, 10, key="pk-minutes"))
+        minutes = int(a.number_input("Minutes", 1, 1440, 10, key="pk-minutes"))
         seed = int(b.number_input("Seed", 0, 10_000, 0, key="pk-seed"))
         records, truth = synthetic_input(minutes, seed)
-        return records, truth, f"synthetic-{minutes}-{seed}"
+        spec = ({"synthetic": {"minutes": minutes, "seed": seed}}, {})
+        return records, truth, f"synthetic-{minutes}-{seed}", spec
     upload = st.file_uploader("A waveform file (MiniSEED, SAC, GSE2, SEG-Y, ...)", key="pk-file")
     if upload is None:
-        return None, None, None
+        return None, None, None, None
     content = upload.getvalue()
     try:
         records = uploaded_input(content, upload.name, picker.sampling_rate)
     except ValueError as err:
         st.error(str(err))
-        return None, None, None
-    return records, None, hashlib.sha256(content).hexdigest()[:16]
+        return None, None, None, None
+    spec = saved_upload(upload.name, content, picker.sampling_rate)
+    return records, None, hashlib.sha256(content).hexdigest()[:16], spec
 
 
 def _pick_view(run_id: str, picker) -> None:
-    records, truth, key = _choose_records(picker)
+    def show_job_result(record, result, truth):
+        _show_result(run_id, picker, record, result, _options("pk"), truth)
+
+    if render_job_from_url(run_id, synthetic_input, show_job_result):  # ?job=<id>
+        return
+    records, truth, key, spec = _choose_records(picker)
     if not records:
         return
     labels = [f"{r.station} · {r.duration_s / 60:,.1f} min" for r in records]
@@ -129,6 +138,12 @@ def _pick_view(run_id: str, picker) -> None:
     options = _options("pk")
     wanted = (run_id, key, k, options.overlap, options.batch_size, options.stacking)
     state = st.session_state.get("pk-result")
+    if record.duration_s > LONG_RECORD_S:  # a long record: a worker picks it, not the page
+        st.caption(f"Records over {LONG_RECORD_S / 60:g} min are picked by a background job.")
+        if st.button("Pick", type="primary", key="pk-run"):
+            submit_pick(run_id, spec[0], k, options, spec[1])
+            st.rerun()
+        return
     if st.button("Pick", type="primary", key="pk-run") or (state and state["key"] != wanted):
         bar = st.progress(0.0, text="Picking ...")
 

@@ -34,8 +34,18 @@ def get_store() -> RunStore:
     return open_store()
 
 
-def status_label(status: str) -> str:
+def status_label(status: str, warned: bool = False) -> str:
+    """Icon and status; a finished run with health warnings gets a warning badge, not a check."""
+    if warned and status in ("succeeded", "stopped"):
+        return f":material/warning: {status} with warnings"
     return f"{STATUS_ICONS.get(status, '')} {status}"
+
+
+def health_cell(status: str, warnings: list[str]) -> str:
+    """The runs tables' "check" column: a warning badge, a green check or nothing."""
+    if warnings:
+        return "⚠️ warning" if len(warnings) == 1 else f"⚠️ {len(warnings)} warnings"
+    return "✅" if status == "succeeded" else ""
 
 
 def run_progress(
@@ -90,19 +100,23 @@ def owner_label(owner: str) -> str:
     return owner or "nobody (older run)"
 
 
-def runs_table_rows(runs: list[Run], with_owner: bool = False) -> list[dict]:
-    """Rows for a runs table: id, name, (owner,) status, model, dataset, created, progress,
-    accuracy."""
+def runs_table_rows(
+    runs: list[Run], with_owner: bool = False, warnings: dict[str, list[str]] | None = None
+) -> list[dict]:
+    """Rows for a runs table: id, name, (owner,) status, (check,) model, dataset, created,
+    progress, accuracy. warnings: core.runs.queries.run_warnings for these runs (adds "check")."""
     rows = []
     for r in runs:
         metrics = r.final_metrics or {}
         owner = {"owner": owner_label(r.owner)} if with_owner else {}
+        check = {} if warnings is None else {"check": health_cell(r.status, warnings.get(r.id, []))}
         rows.append(
             {
                 "run": r.id,
                 "name": r.name,
                 **owner,
                 "status": r.status,
+                **check,
                 "model": r.model,
                 "dataset": r.dataset,
                 "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created)),

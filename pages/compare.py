@@ -3,6 +3,8 @@ hyperparameters against the best validation metric, and rename, tag, note, clone
 (everyone may watch and clone; only a run's owner or an admin may change it).
 """
 
+import math
+
 import streamlit as st
 
 from core import paths
@@ -20,6 +22,7 @@ from core.runs.queries import (
     delete_run_with_artifacts,
     distinct_values,
     get_runs,
+    run_warnings,
     search_runs,
 )
 from dashboard.compare_figures import (
@@ -31,6 +34,7 @@ from dashboard.compare_figures import (
 from dashboard.login import current_user, run_permission
 from dashboard.widgets import get_store, owner_label, page_path, runs_table_rows
 
+LOG_AXES = ("learning_rate",)  # hyperparameters drawn on a log axis in parallel coordinates
 PAGE_SIZE = 50
 MAX_SELECTED = 20
 store = get_store()
@@ -79,11 +83,16 @@ def run_finder() -> None:
     st.session_state["compare-visible"] = [r.id for r in runs]
     table_key = f"compare-table-{st.session_state.get('compare-generation', 0)}-{page}"
     st.session_state["compare-table-key"] = table_key
+    chosen = set(selected_ids())
     st.dataframe(
-        runs_table_rows(runs, with_owner=True),
+        runs_table_rows(runs, with_owner=True, warnings=run_warnings(store, [r.id for r in runs])),
         hide_index=True,
         on_select=_add_selection,
         selection_mode="multi-row",
+        # the runs of the URL (?runs=a,b,c) start ticked, so ticking another one adds it
+        selection_default={
+            "selection": {"rows": [i for i, r in enumerate(runs) if r.id in chosen]}
+        },
         key=table_key,
         height=300,
     )
@@ -109,7 +118,18 @@ def _add_selection() -> None:
     rows = st.session_state[st.session_state["compare-table-key"]].selection.rows
     visible = st.session_state.get("compare-visible", [])
     ticked = [visible[i] for i in rows if i < len(visible)]
-    set_selected([r for r in selected_ids() if r not in visible] + ticked)
+    kept = [r for r in selected_ids() if r not in visible or r in ticked]  # the order they came
+    set_selected(kept + [r for r in ticked if r not in kept])
+
+
+def run_labels(runs: list) -> dict[str, str]:
+    """{run id: label} used by curve legends and config columns: the name, or the id; a name
+    two runs share gets the id added."""
+    names = [r.name or r.id for r in runs]
+    return {
+        r.id: name if names.count(name) == 1 or name == r.id else f"{name} ({r.id})"
+        for r, name in zip(runs, names, strict=True)
+    }
 
 
 def curves_tab(runs: list, epochs: dict) -> None:
@@ -117,11 +137,13 @@ def curves_tab(runs: list, epochs: dict) -> None:
     if not names:
         st.info("These runs have no epoch metrics yet.")
         return
-    a, b, c = st.columns(3)
+    a, b, c, d = st.columns([2, 3, 2, 1], vertical_alignment="bottom")
     metric = a.selectbox("Metric", names)
     which = b.radio("Split", ["train and validation", "train", "validation"], horizontal=True)
     by = c.radio("x axis", ["epoch", "wall time"], horizontal=True)
+    log_y = d.toggle("Log scale", key="compare-log-y")
     series = []
+    labels = run_labels(runs)
     for i, run in enumerate(runs):
         for validation, key in ((False, metric), (True, f"val_{metric}")):
             if (validation and which == "train") or (not validation and which == "validation"):
@@ -130,14 +152,14 @@ def curves_tab(runs: list, epochs: dict) -> None:
             if xs:
                 series.append(
                     {
-                        "label": f"{run.name or run.id} · {'val' if validation else 'train'}",
+                        "label": f"{labels[run.id]} · {'val' if validation else 'train'}",
                         "x": xs,
                         "y": ys,
                         "colour": i,
                         "validation": validation,
                     }
                 )
-    st.plotly_chart(overlay_figure(series, metric, "epoch" if by == "epoch" else "time"))
+    st.plotly_chart(overlay_figure(series, metric, "epoch" if by == "epoch" else "time", log_y))
     st.caption("Solid: training; dashed: validation.")
 
 
@@ -145,6 +167,7 @@ def configs_tab(runs: list) -> None:
     differing = differing_keys([r.config for r in runs])
     only = st.toggle("Only settings that differ", value=len(runs) > 1)
     frame = config_frame(runs, differing, only)
+    frame = frame.rename(columns=run_labels(runs))  # the names the curve legends use
     if frame.empty:
         st.info("All settings are the same.")
         return
@@ -165,7 +188,26 @@ def hyperparameters_tab(runs: list, epochs: dict) -> None:
         st.info("Select at least two finished runs whose settings differ.")
         return
     dims = st.multiselect("Hyperparameters", differing, default=differing[:6])
-    st.plotly_chart(parallel_coordinates(rows, dims, target))
+    figure = parallel_coordinates(rows, dims, target)
+    for dimension in figure.data[0].dimensions:
+        if dimension.label in LOG_AXES:
+            _log_axis(dimension)
+    st.plotly_chart(figure)
+
+
+def _log_axis(dimension) -> None:
+    """Parallel coordinates have no log axes: plot log10 of the values, label the decades."""
+    values = list(dimension.values)
+    if not values or dimension.ticktext or min(values) <= 0:
+        return
+    logs = [math.log10(v) for v in values]
+    decades = range(math.floor(min(logs)), math.ceil(max(logs)) + 1)
+    dimension.update(
+        label=f"{dimension.label} (log)",
+        values=logs,
+        tickvals=list(decades),
+        ticktext=[f"{10.0**k:g}" for k in decades],
+    )
 
 
 @st.dialog("Delete run")
@@ -215,12 +257,9 @@ def manage_tab(runs: list) -> None:
                     note=note,
                     user=current_user(),
                 )
-            clone.page_link(
-                page_path("train"),
-                label="Clone & tweak",
-                query_params={"clone": run.id},
-                icon=":material/content_copy:",
-            )
+            if clone.button("Clone & tweak", key=f"clone-{run.id}", icon=":material/content_copy:"):
+                # a button, not st.page_link: a link's click was sometimes lost on a fresh server
+                st.switch_page(page_path("train"), query_params={"clone": run.id})
             if run.is_active and stop.button(
                 "Stop",
                 key=f"stop-{run.id}",
@@ -265,7 +304,7 @@ runs = get_runs(store, selected_ids())
 if not runs:
     st.info("Select runs in the table to compare them.")
     st.stop()
-st.markdown("**Comparing:** " + ", ".join(f"`{r.name or r.id}`" for r in runs))
+st.markdown("**Comparing:** " + ", ".join(f"`{label}`" for label in run_labels(runs).values()))
 epochs = {r.id: store.epoch_metrics(r.id) for r in runs}
 curves, configs, hyper, manage = st.tabs(["Curves", "Configs", "Hyperparameters", "Manage"])
 with curves:

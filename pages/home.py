@@ -3,6 +3,8 @@
 import streamlit as st
 
 from core.data.registry import list_datasets
+from core.runs.queries import run_warnings
+from dashboard.queue_view import render_queue_table
 from dashboard.widgets import get_store, page_path, runs_table_rows
 
 st.title("TF Lab")
@@ -28,14 +30,27 @@ for col, (page, label, icon) in zip(
 ):
     col.page_link(page_path(page), label=label, icon=icon)
 
-st.subheader("Latest runs")
 store = get_store()
 store.mark_lost_runs()
+st.subheader("Latest runs")
 runs = store.list_runs(limit=10)
 if runs:
-    st.dataframe(runs_table_rows(runs, with_owner=True), hide_index=True)
+    warnings = run_warnings(store, [r.id for r in runs])
+    picked = st.dataframe(
+        runs_table_rows(runs, with_owner=True, warnings=warnings),
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="home-runs",
+    )
+    st.caption("Select a row to open that run on the Train page.")
+    rows = picked.selection.rows
+    if rows and rows[0] < len(runs):
+        st.switch_page(page_path("train"), query_params={"run": runs[rows[0]].id})
 else:
     st.info("No runs yet. Open **Train** and press **Train** to start the first one.")
+
+render_queue_table(store)  # queued and running jobs, when there are any
 
 with st.expander("Datasets", expanded=not runs):
     for info in list_datasets():

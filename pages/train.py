@@ -9,6 +9,7 @@ from core.config import ConfigError, RunConfig
 from core.data.registry import dataset_info, list_datasets
 from core.models.registry import list_models
 from core.runs import launcher
+from core.runs.queries import run_warnings
 from dashboard.handover import pending
 from dashboard.login import current_user
 from dashboard.model_views import render_model_overview
@@ -16,7 +17,8 @@ from dashboard.run_panel import render_run_panel
 from dashboard.train_form import run_config_form
 from dashboard.widgets import get_store, runs_table_rows
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 1.0  # the run panel, while its run is live
+RECENT_POLL_SECONDS = 3.0  # the recent-runs table, while one of its runs is live
 store = get_store()
 
 
@@ -59,12 +61,17 @@ def recent_runs() -> None:
     if st.session_state.pop("open-run-pending", False):
         st.rerun(scope="app")  # the selection changed the URL: the run panel must follow
     runs = store.list_runs(limit=20)
+    live = any(r.is_active for r in runs)
+    if st.session_state.get("recent-runs-live") and not live:
+        st.session_state["recent-runs-live"] = False
+        st.rerun(scope="app")  # nothing left to follow: redraw once without the timer
+    st.session_state["recent-runs-live"] = live
     if not runs:
         st.caption("No runs yet.")
         return
     st.session_state["recent-run-ids"] = [r.id for r in runs]
     st.dataframe(
-        runs_table_rows(runs, with_owner=True),
+        runs_table_rows(runs, with_owner=True, warnings=run_warnings(store, [r.id for r in runs])),
         hide_index=True,
         on_select=_open_selected_run,
         selection_mode="single-row",
@@ -108,4 +115,6 @@ with run_col:
     else:
         st.info("Choose the settings and press **Train**, or pick a run below.")
 st.subheader("Recent runs")
-st.fragment(recent_runs, run_every=3.0)()
+# Polls only while a listed run is live: a page showing finished runs costs the server nothing.
+listed_live = any(r.is_active for r in store.list_runs(limit=20))
+st.fragment(recent_runs, run_every=RECENT_POLL_SECONDS if listed_live else None)()

@@ -14,6 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from core import paths
+from core.cli.continue_run import add_continue_commands
+from core.cli.devices import add_device_commands
+from core.cli.phasenet import add_phasenet_commands
+from core.cli.queue import add_queue_commands
+from core.cli.results import add_results_commands
 from core.cli.seismic import add_seismic_commands
 from core.cli.users import add_user_commands
 from core.config import ConfigError, RunConfig
@@ -23,6 +28,8 @@ from core.data.types import DatasetError
 from core.models.registry import MODELS, ModelError, model_spec
 from core.runs import launcher
 from core.runs.launcher import open_store
+from core.runs.queries import run_warnings
+from core.runs.store_health import check_store
 from core.tasks.image_predict import PredictError, load_run_model, predict_top_k
 
 # PermissionError: core.access.RunPermissionError (not your run) and unwritable files
@@ -36,8 +43,17 @@ USER_ERRORS = (
 )
 
 
+NO_STORE_COMMANDS = ("datasets", "models", "users")  # they work without a run store
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    problem = (
+        None if args.command in NO_STORE_COMMANDS else check_store(paths.runs_dir(), thorough=False)
+    )
+    if problem:  # a missing or corrupt runs.sqlite: say so, never overwrite it
+        print(f"error: {problem.message}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except USER_ERRORS as err:
@@ -102,7 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_predict)
 
     add_seismic_commands(sub)
+    add_results_commands(sub)
     add_user_commands(sub)
+    add_device_commands(sub)
+    add_queue_commands(sub)
+    add_continue_commands(sub)
+    add_phasenet_commands(sub)
     return parser
 
 
@@ -190,7 +211,8 @@ def cmd_runs(args) -> int:
     store.mark_lost_runs()
     runs = store.list_runs(limit=args.limit, status=args.status)
     if args.json:
-        _print_json([r.summary() for r in runs])
+        warnings = run_warnings(store, [r.id for r in runs])
+        _print_json([r.summary() | {"warnings": warnings.get(r.id, [])} for r in runs])
         return 0
     if not runs:
         print(f"no runs yet in {paths.runs_dir()}")

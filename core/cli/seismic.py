@@ -1,9 +1,11 @@
-"""Seismic subcommands of `python -m core`: `pick` and `evaluate` with a trained picking run.
+"""Seismic subcommands of `python -m core`: `pick`, and the picking half of `evaluate` (the
+`evaluate` command itself is registered by core.cli.results, which dispatches on the run's task).
 
     python -m core pick day.mseed --run ID [--p-threshold 0.3] [--s-threshold 0.3]
         [--min-distance 0.5] [--overlap 0.5] [--batch-size 64] [--csv out.csv]
         [--quakeml out.xml] [--json]
-    python -m core evaluate --run ID [--dataset NAME] [--split test] [--tolerance 0.1 0.5] [--json]
+    python -m core evaluate --run ID [--dataset NAME] [--split train|validation|test|all]
+        [--tolerance 0.1 0.5] [--json]
 
 User errors (unknown run, unreadable file, bad option) raise ValueError subclasses, which
 core.cli.main.main prints as `error: ...` with exit code 2.
@@ -15,38 +17,29 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from core import paths
 from core.seismic.evaluation import evaluate_windows
 from core.seismic.export import picks_to_csv, picks_to_quakeml
 from core.seismic.obspy_source import read_stream_file
 from core.seismic.picking import Picker, PickingError, PickOptions, read_picking_meta
-from core.tasks.picking import load_splits
+from core.tasks.picking import LabelledWindows, load_splits
 
 
 def add_seismic_commands(sub) -> None:
-    """Register `pick` and `evaluate` on core.cli.main's subparsers."""
+    """Register `pick` on core.cli.main's subparsers (`evaluate` is in core.cli.results)."""
     p = sub.add_parser("pick", help="pick P and S arrivals in a waveform file with a picking run")
     p.add_argument("input", type=Path, help="any file ObsPy reads (MiniSEED, SAC, GSE2, ...)")
     p.add_argument("--run", required=True, help="id of a finished picking run")
-    _add_pick_options(p)
+    add_pick_options(p)
     p.add_argument("--csv", type=Path, help="write the picks to this CSV file")
     p.add_argument("--quakeml", type=Path, help="write the picks to this QuakeML file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_pick)
 
-    p = sub.add_parser("evaluate", help="score a picking run on a labelled waveform dataset")
-    p.add_argument("--run", required=True, help="id of a finished picking run")
-    p.add_argument("--dataset", help="waveform dataset name (default: the run's own)")
-    p.add_argument("--split", default="test", choices=["train", "validation", "test"])
-    p.add_argument(
-        "--tolerance", type=float, nargs="+", default=[0.1, 0.5], help="seconds (several allowed)"
-    )
-    _add_pick_options(p)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_evaluate)
 
-
-def _add_pick_options(p) -> None:
+def add_pick_options(p) -> None:
     d = PickOptions()
     p.add_argument("--p-threshold", type=float, default=d.p_threshold)
     p.add_argument("--s-threshold", type=float, default=d.s_threshold)
@@ -139,7 +132,8 @@ def cmd_pick(args) -> int:
     return 0
 
 
-def cmd_evaluate(args) -> int:
+def cmd_evaluate_picking(args) -> int:
+    """Score a picking run; args.split is train, validation, test or all (default test)."""
 
     options = _options(args)
     if not args.tolerance or min(args.tolerance) <= 0:
@@ -151,9 +145,13 @@ def cmd_evaluate(args) -> int:
         raise PickingError(
             f"dataset {name} is sampled at {rate:g} Hz, the model at {picker.sampling_rate:g} Hz"
         )
-    windows = {"train": train, "validation": val, "test": test}[args.split]
+    split = args.split or "test"
+    if split == "all":
+        windows = _concat_windows([train, val, test])
+    else:
+        windows = {"train": train, "validation": val, "test": test}[split]
     report = evaluate_windows(
-        picker.predict, windows, picker.window, options, args.tolerance, f"{name} ({args.split})"
+        picker.predict, windows, picker.window, options, args.tolerance, f"{name} ({split})"
     )
     if args.json:
         _print_json({"run": args.run, **report.to_dict()})
@@ -171,6 +169,15 @@ def cmd_evaluate(args) -> int:
             f"{s.f1:5.3f} {s.tp:4d} {s.fp:4d} {s.fn:4d}  {residual}"
         )
     return 0
+
+
+def _concat_windows(parts: list[LabelledWindows]) -> LabelledWindows:
+    """One LabelledWindows over several (their sets appended, references shifted)."""
+    sets, refs = [], []
+    for part in parts:
+        refs.append(part.refs + np.array([len(sets), 0], np.int64))
+        sets.extend(part.sets)
+    return LabelledWindows(sets, np.concatenate(refs).reshape(-1, 2))
 
 
 def _print_json(data) -> None:

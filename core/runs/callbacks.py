@@ -7,6 +7,7 @@ import time
 
 import keras
 
+from core.runs.optimization import current_learning_rate
 from core.runs.store import RunStore
 
 
@@ -44,6 +45,9 @@ class StoreCallback(keras.callbacks.Callback):
             if epoch > 0:
                 self.store.drop_metrics_from_epoch(self.run_id, epoch)
                 self.store.add_event(self.run_id, f"resumed from the end of epoch {epoch}")
+                # restored by BackupAndRestore (a MirroredVariable under tf.distribute: no int())
+                steps = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+                self.store.add_event(self.run_id, f"optimizer state restored at step {steps}")
         self._epoch = epoch
         self.store.set_progress(self.run_id, epoch, 0, self.steps_per_epoch)
 
@@ -51,7 +55,7 @@ class StoreCallback(keras.callbacks.Callback):
         now = time.time()
         step = self._epoch * self.steps_per_epoch + batch + 1
         values = _floats(logs)
-        values["learning_rate"] = float(self.model.optimizer.learning_rate)
+        values["learning_rate"] = current_learning_rate(self.model.optimizer)
         self._buffer.append((step, self._epoch, now, values))
         if now - self._last_flush >= self.flush_every_s or batch + 1 == self.steps_per_epoch:
             self._flush(batch + 1)
@@ -64,7 +68,7 @@ class StoreCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self._flush(self.steps_per_epoch)
         values = _floats(logs)
-        values["learning_rate"] = float(self.model.optimizer.learning_rate)
+        values["learning_rate"] = current_learning_rate(self.model.optimizer)
         self.store.add_epoch_metrics(self.run_id, epoch, values)
         self.store.set_progress(self.run_id, epoch + 1, 0, self.steps_per_epoch)
 

@@ -1,28 +1,26 @@
-"""Start, stop and resume runs, each in its own detached process (never a fork of this one)."""
+"""Queue, stop and resume runs; each runs in its own detached worker process (never a fork of
+this one), started by the scheduler (core.runs.scheduler) when its GPUs or CPU slot are free."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import threading
 import uuid
-from collections.abc import Mapping
 from pathlib import Path
 
 from core import paths
-from core.access import AccessConfigError, authorize, os_user, read_secrets, secret_names
-from core.config import ConfigError, RunConfig
+from core.access import authorize, os_user
+from core.config import ConfigError, DeviceSettings, RunConfig
+from core.devices import requested_gpu_count
 from core.models.registry import ModelError, model_spec
-from core.runs import artifacts
+from core.runs import artifacts, scheduler
+from core.runs.executor import (  # noqa: F401 - re-exported: the launcher's public names
+    PARENT_CUDA_ENV,
+    SECRET_MARKERS,
+    is_secret_name,
+    worker_environment,
+)
 from core.runs.store import RunStore
+from core.tasks.init_from import check_init_from
 from core.tasks.settings import TASK_SETTINGS
-
-# The dashboard hides GPUs from its own process; workers get the original setting back.
-PARENT_CUDA_ENV = "TFLAB_PARENT_CUDA_VISIBLE_DEVICES"
-# A worker runs user-chosen code paths and writes a log: it gets no credentials. Variables whose
-# name contains one of these (any case), or starts with TFLAB_AUTH, are not passed on.
-SECRET_MARKERS = ("SECRET", "PASSWORD", "PASSWD", "TOKEN", "CREDENTIAL", "API_KEY", "PRIVATE_KEY")
 
 
 def open_store(root: Path | None = None) -> RunStore:
@@ -36,7 +34,8 @@ def launch(
     group_id: str | None = None,
     owner: str | None = None,
 ) -> str:
-    """Record a queued run, write its config, start its worker; returns the run id.
+    """Record a queued run, write its config and hand it to the scheduler (it starts at once
+    when a slot is free); returns the run id.
 
     owner: who may stop, rename or delete it (the dashboard's logged-in user); None is the OS
     user, as on the command line.
@@ -46,12 +45,24 @@ def launch(
     root = root or paths.runs_dir()
     store = open_store(root)
     owner = os_user() if owner is None else owner
-    run_id = store.create_run(config.to_dict(), config.name, group_id=group_id, owner=owner)
+    run_id = store.create_run(
+        config.to_dict(),
+        config.name,
+        group_id=group_id,
+        owner=owner,
+        resources=run_resources(config.devices),
+    )
     folder = paths.run_dir(run_id, root)
     folder.mkdir(parents=True, exist_ok=True)
     artifacts.write_json(folder, artifacts.CONFIG, config.to_dict())
     _spawn(store, run_id, root)
     return run_id
+
+
+def run_resources(devices: DeviceSettings) -> dict:
+    """What a run asks the scheduler for: {"gpus": n (0 = CPU), "gpu_indices": [..] | None}."""
+    pinned = devices.visible_gpus or None
+    return {"gpus": requested_gpu_count(devices), "gpu_indices": pinned}
 
 
 def check_data_settings(config: RunConfig) -> None:
@@ -61,6 +72,7 @@ def check_data_settings(config: RunConfig) -> None:
         TASK_SETTINGS[model_spec(config.model).task].from_dict(config.data_settings)
     except (ModelError, ValueError) as err:
         raise ConfigError(str(err)) from None
+    check_init_from(config)  # init_from / freeze_encoder: a picker run of the same architecture
 
 
 def launch_kfold(
@@ -104,7 +116,8 @@ def resume(run_id: str, root: Path | None = None, user: str | None = None) -> No
 
 
 def stop(run_id: str, root: Path | None = None, user: str | None = None) -> None:
-    """Ask a run to stop after its current batch (the worker reads the flag).
+    """Ask a run to stop after its current batch (the worker reads the flag); a run still
+    waiting in the queue is cancelled.
 
     Only its owner or an admin may (core.access.RunPermissionError); user None is the OS user.
     """
@@ -114,49 +127,51 @@ def stop(run_id: str, root: Path | None = None, user: str | None = None) -> None
         raise ValueError(f"no run {run_id}")
     authorize(run_id, run.owner, "stop", user)
     store.request_stop(run_id)
+    if run.status == "queued" and run.claimed is None:
+        store.cancel_job(run_id, user)
 
 
-def is_secret_name(name: str, also: frozenset[str] = frozenset()) -> bool:
-    """True for an environment variable a worker must not get (see SECRET_MARKERS)."""
-    upper = name.upper()
-    return name in also or upper.startswith("TFLAB_AUTH") or any(m in upper for m in SECRET_MARKERS)
+def cancel(job_id: str, root: Path | None = None, user: str | None = None) -> str:
+    """Cancel a queued job or run ('cancelled'), or ask a started one to stop ('stop
+    requested'). Only its owner or an admin may (core.access.RunPermissionError)."""
+    store = open_store(root)
+    outcome = store.cancel_job(job_id, user)
+    if outcome == "cancelled":
+        store.add_event(job_id, "cancelled while queued")
+    return outcome
 
 
-def worker_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of a worker: `base` (default os.environ) without credentials, without
-    the variables Streamlit copies from the secrets file, with the original CUDA setting, the
-    checkout on PYTHONPATH and TensorFlow's C++ logging quiet."""
-    base = os.environ if base is None else base
-    try:
-        from_secrets = frozenset(secret_names(read_secrets()[0]))
-    except AccessConfigError:
-        from_secrets = frozenset()
-    env = {k: v for k, v in base.items() if not is_secret_name(k, from_secrets)}
-    if PARENT_CUDA_ENV in env:
-        original = env.pop(PARENT_CUDA_ENV)
-        if original:
-            env["CUDA_VISIBLE_DEVICES"] = original
-        else:
-            env.pop("CUDA_VISIBLE_DEVICES", None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(paths.REPO_ROOT), env.get("PYTHONPATH")]))
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    return env
+def submit_job(
+    kind: str,
+    params: dict,
+    root: Path | None = None,
+    owner: str | None = None,
+    resources: dict | None = None,
+    label: str = "",
+    files: dict[str, bytes] | None = None,
+) -> str:
+    """Queue a heavy job (pick, evaluate, export; core.runs.job_worker.JOB_KINDS) and hand it
+    to the scheduler; files are written into its folder (runs/jobs/<id>/) first. Returns its id.
+    resources default: one GPU ("any free", a CPU job on a machine without GPUs)."""
+    root = root or paths.runs_dir()
+    store = open_store(root)
+    owner = os_user() if owner is None else owner
+    folder_files = files or {}
+    job_id = store.create_job(
+        kind, params, owner, resources or {"gpus": 1, "gpu_indices": None}, label, held=True
+    )
+    folder = root / "jobs" / job_id
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in folder_files.items():
+        (folder / Path(name).name).write_bytes(content)
+    store.release_job(job_id)  # only now may a scheduler take it
+    _spawn(store, job_id, root)
+    return job_id
 
 
-def _spawn(store: RunStore, run_id: str, root: Path) -> subprocess.Popen:
-    folder = paths.run_dir(run_id, root)
-    env = worker_environment()
-    with open(folder / "worker.log", "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "core.runs.worker", "--run-id", run_id, "--runs-dir", str(root)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # survives the dashboard's restart and its Ctrl-C
-            close_fds=True,
-            cwd=paths.REPO_ROOT,
-            env=env,
-        )
-    store.set_pid(run_id, proc.pid)
-    threading.Thread(target=proc.wait, daemon=True).start()  # reap it, no zombie
-    return proc
+def _spawn(store: RunStore, run_id: str, root: Path) -> None:
+    """Hand a queued run to the queue: one dispatch pass now (so a free slot starts it at once,
+    pid recorded before this returns), and a scheduler for whatever still waits."""
+    scheduler.dispatch_now(root)
+    if any(job.waiting for job in store.active_jobs()):
+        scheduler.ensure_scheduler(root)

@@ -112,4 +112,7 @@ def training_callbacks(config: RunConfig) -> list:
 
 def current_learning_rate(optimizer) -> float:
     """The learning rate the optimizer applies at its current step."""
-    return float(optimizer.learning_rate)
+    import keras
+
+    # convert_to_numpy: under tf.distribute the rate is a MirroredVariable, which float() refuses
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))

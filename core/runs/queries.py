@@ -14,6 +14,9 @@ from core.access import authorize
 from core.runs.artifacts import has_model
 from core.runs.store import Run, RunStore, _to_run
 
+# Health warnings (core.runs.run_health) are events of level "warning" starting with this.
+WARNING_PREFIX = "Check this run: "
+
 
 @dataclass
 class RunFilter:
@@ -106,3 +109,21 @@ def runs_with_models(store: RunStore, root: Path, limit: int = 200) -> list[Run]
 
     runs = store.list_runs(limit=limit)
     return [r for r in runs if r.status in ("succeeded", "stopped") and has_model(root / r.id)]
+
+
+def run_warnings(store: RunStore, run_ids: list[str]) -> dict[str, list[str]]:
+    """{run id: the run's health warnings (core.runs.run_health), oldest first}; runs without
+    any are left out. One indexed query for the whole list."""
+    if not run_ids:
+        return {}
+    marks = ",".join("?" * len(run_ids))
+    with store._connect() as db:
+        rows = db.execute(
+            f"SELECT run_id, message FROM events WHERE run_id IN ({marks}) AND level = 'warning'"
+            " AND substr(message, 1, ?) = ? ORDER BY time",
+            (*run_ids, len(WARNING_PREFIX), WARNING_PREFIX),
+        ).fetchall()
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        out.setdefault(row["run_id"], []).append(row["message"][len(WARNING_PREFIX) :])
+    return out

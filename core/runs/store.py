@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 from core.access import authorize
+from core.runs.job_store import Job, JobQueries
 from core.runs.store_schema import (
     ACTIVE,
     FINISHED,
@@ -29,6 +30,7 @@ __all__ = [
     "ACTIVE",
     "FINISHED",
     "HEARTBEAT_TIMEOUT_S",
+    "Job",
     "SCHEMA",
     "Run",
     "RunStore",
@@ -36,10 +38,11 @@ __all__ = [
 ]
 
 HEARTBEAT_TIMEOUT_S = 5.0  # a live worker beats every second
+STARTUP_TIMEOUT_S = 300.0  # a started worker process has this long to report in
 
 
-class RunStore:
-    """All reads and writes of run state go through here."""
+class RunStore(JobQueries):
+    """All reads and writes of run and job state go through here (the queue: JobQueries)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -69,24 +72,36 @@ class RunStore:
 
     # ---- runs -------------------------------------------------------------------------------
     def create_run(
-        self, config: dict, name: str = "", group_id: str | None = None, owner: str = ""
+        self,
+        config: dict,
+        name: str = "",
+        group_id: str | None = None,
+        owner: str = "",
+        resources: dict | None = None,
     ) -> str:
-        """A queued run owned by `owner` ("" = nobody: only for runs from before owners)."""
+        """A queued run owned by `owner` ("" = nobody: only for runs from before owners).
+
+        resources: what it asks the scheduler for ({"gpus": n, "gpu_indices": [..] | None}).
+        """
         run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        now = time.time()
         with self._connect() as db:
             db.execute(
                 "INSERT INTO runs (id, name, status, dataset, model, config, created, epochs,"
-                " group_id, owner) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+                " group_id, owner, resources, queued_at)"
+                " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     name or config.get("name", ""),
                     config["dataset"],
                     config["model"],
                     json.dumps(config),
-                    time.time(),
+                    now,
                     int(config.get("epochs", 0)),
                     group_id,
                     owner,
+                    json.dumps(resources or {}),
+                    now,
                 ),
             )
         return run_id
@@ -133,12 +148,14 @@ class RunStore:
             )
 
     def requeue(self, run_id: str) -> None:
-        """Prepare an interrupted or stopped run to be resumed."""
+        """Prepare an interrupted or stopped run to be resumed: back at the end of the queue."""
+        now = time.time()
         with self._connect() as db:
             db.execute(
                 "UPDATE runs SET status = 'queued', finished = NULL, error = NULL, pid = NULL,"
-                " stop_requested = 0, heartbeat = ? WHERE id = ?",
-                (time.time(), run_id),
+                " stop_requested = 0, heartbeat = ?, claimed = NULL, devices = NULL,"
+                " queued_at = ? WHERE id = ?",
+                (now, now, run_id),
             )
 
     def beat(self, run_id: str) -> None:
@@ -297,31 +314,43 @@ class RunStore:
     def mark_lost_runs(
         self, now: float | None = None, timeout: float = HEARTBEAT_TIMEOUT_S
     ) -> list[str]:
-        """Mark active runs whose worker is gone (dead pid or stale heartbeat) as interrupted."""
+        """Mark started runs and jobs whose worker is gone (dead pid or stale heartbeat) as
+        interrupted, which frees their slot. A job still waiting in the queue (not claimed by a
+        scheduler, no worker) is never lost."""
         now = time.time() if now is None else now
         lost = []
         with self._connect() as db:
-            rows = db.execute(
-                "SELECT id, pid, heartbeat, created FROM runs WHERE status IN ('queued', 'running')"
-            ).fetchall()
-            for row in rows:
-                last = row["heartbeat"] or row["created"]
-                stale = now - last > timeout
-                dead = row["pid"] is not None and not pid_alive(row["pid"])
-                if stale or dead:
-                    lost.append(row["id"])
+            for table in ("runs", "jobs"):
+                rows = db.execute(
+                    f"SELECT id, status, pid, heartbeat, created FROM {table}"
+                    " WHERE status = 'running'"
+                    " OR (status = 'queued' AND (pid IS NOT NULL OR claimed IS NOT NULL))"
+                ).fetchall()
+                gone = [row["id"] for row in rows if _is_lost(row, now, timeout)]
+                for run_id in gone:
+                    db.execute(
+                        f"UPDATE {table} SET status = 'interrupted', finished = ?,"
+                        " error = 'the worker process ended without finishing (killed or crashed)'"
+                        " WHERE id = ? AND status IN ('queued', 'running')",
+                        (now, run_id),
+                    )
+                lost += gone
             for run_id in lost:
-                db.execute(
-                    "UPDATE runs SET status = 'interrupted', finished = ?,"
-                    " error = 'the worker process ended without finishing (killed or crashed)'"
-                    " WHERE id = ? AND status IN ('queued', 'running')",
-                    (now, run_id),
-                )
                 db.execute(
                     "INSERT INTO events VALUES (?, ?, 'warning', ?)",
                     (run_id, now, "worker lost: marked interrupted; it can be resumed"),
                 )
         return lost
+
+
+def _is_lost(row, now: float, timeout: float) -> bool:
+    """A dead pid, or no heartbeat for `timeout` s; a worker still starting (queued, live pid:
+    importing TensorFlow can take longer than the timeout) gets STARTUP_TIMEOUT_S."""
+    if row["pid"] is not None and not pid_alive(row["pid"]):
+        return True
+    if row["status"] == "queued" and row["pid"] is not None:
+        timeout = max(timeout, STARTUP_TIMEOUT_S)
+    return now - (row["heartbeat"] or row["created"]) > timeout
 
 
 def pid_alive(pid: int) -> bool:

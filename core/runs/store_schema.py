@@ -1,4 +1,9 @@
-"""The run store's data model: run statuses, SQLite schema and migration, Run and row converters."""
+"""The run store's data model: run statuses, SQLite schema and migration, Run and row converters.
+
+Every run is also a job of the queue (kind 'train'); heavy jobs (pick, evaluate, export) live in
+the `jobs` table. Both carry resources (JSON {"gpus": n, "gpu_indices": [..] | null}; gpus 0 =
+CPU), the GPU indices a scheduler assigned (`devices`, "0,1"), queued_at and claimed (seconds).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,14 @@ import sqlite3
 from dataclasses import dataclass, field
 
 ACTIVE = ("queued", "running")
-FINISHED = ("succeeded", "failed", "stopped", "interrupted")
+FINISHED = ("succeeded", "failed", "stopped", "interrupted", "cancelled")
+JOB_COLUMNS = (  # added to runs by _add_missing_columns; the same names in jobs
+    ("kind", "kind TEXT NOT NULL DEFAULT 'train'"),
+    ("resources", "resources TEXT NOT NULL DEFAULT '{}'"),
+    ("devices", "devices TEXT"),
+    ("queued_at", "queued_at REAL"),
+    ("claimed", "claimed REAL"),
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -32,8 +44,36 @@ CREATE TABLE IF NOT EXISTS runs (
     group_id TEXT,
     tags TEXT NOT NULL DEFAULT '[]',
     note TEXT NOT NULL DEFAULT '',
-    owner TEXT NOT NULL DEFAULT ''
+    owner TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT 'train',
+    resources TEXT NOT NULL DEFAULT '{}',
+    devices TEXT,
+    queued_at REAL,
+    claimed REAL
 );
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    owner TEXT NOT NULL DEFAULT '',
+    label TEXT NOT NULL DEFAULT '',
+    params TEXT NOT NULL DEFAULT '{}',
+    resources TEXT NOT NULL DEFAULT '{}',
+    devices TEXT,
+    created REAL NOT NULL,
+    queued_at REAL,
+    claimed REAL,
+    started REAL,
+    finished REAL,
+    heartbeat REAL,
+    pid INTEGER,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    progress REAL NOT NULL DEFAULT 0,
+    message TEXT NOT NULL DEFAULT '',
+    result TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
 CREATE INDEX IF NOT EXISTS runs_group ON runs(group_id);
@@ -88,6 +128,11 @@ class Run:
     tags: list = field(default_factory=list)
     note: str = ""
     owner: str = ""  # who started it ("" for runs from before owners were recorded)
+    kind: str = "train"
+    resources: dict = field(default_factory=dict)  # what it asked the scheduler for
+    devices: str | None = None  # GPU indices the scheduler gave it ("0,1"; "" = CPU)
+    queued_at: float | None = None
+    claimed: float | None = None  # when a scheduler took it from the queue
 
     @property
     def is_active(self) -> bool:
@@ -125,6 +170,7 @@ def _add_missing_columns(db: sqlite3.Connection) -> None:
         ("tags", "tags TEXT NOT NULL DEFAULT '[]'"),
         ("note", "note TEXT NOT NULL DEFAULT ''"),
         ("owner", "owner TEXT NOT NULL DEFAULT ''"),
+        *JOB_COLUMNS,
     ):
         if column not in existing:
             db.execute(f"ALTER TABLE runs ADD COLUMN {ddl}")
@@ -143,4 +189,5 @@ def _to_run(row: sqlite3.Row) -> Run:
     data["final_metrics"] = json.loads(data["final_metrics"]) if data["final_metrics"] else None
     data["stop_requested"] = bool(data["stop_requested"])
     data["tags"] = json.loads(data["tags"] or "[]")
+    data["resources"] = json.loads(data.get("resources") or "{}")
     return Run(**data)

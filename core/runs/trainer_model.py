@@ -48,7 +48,10 @@ class GradNormTrainer(keras.Model):
 
         weights = self.trainable_weights
         gradients = tape.gradient(scaled, weights)
-        grad_norm = tf.linalg.global_norm([g for g in gradients if g is not None])
+        present = [g for g in gradients if g is not None]
+        if replicas > 1:  # each replica holds its share: the norm is of their sum (what's applied)
+            present = tf.distribute.get_replica_context().all_reduce("SUM", present)
+        grad_norm = tf.linalg.global_norm(present)
         if scaled is not loss:
             # loss scaling (mixed precision's LossScaleOptimizer, or an optimizer's
             # loss_scale_factor) multiplied every gradient; report the norm of the real ones.

@@ -12,15 +12,24 @@ from pathlib import Path
 import numpy as np
 
 from core.config import RunConfig
-from core.devices import apply_device_settings
+from core.devices import (
+    apply_device_settings,
+    compile_options,
+    keep_outputs_float32,
+    xla_notes,
+)
 from core.models.registry import model_notes, model_spec
 from core.runs import artifacts
+from core.runs.continue_run import restore_checkpoint, save_checkpoint
+from core.runs.distribute import install_strategy
+from core.runs.oom import retry_logger, with_oom_backoff
 from core.runs.optimization import (
     OPTIMIZERS,  # noqa: F401 - re-exported for pages and the CLI
     apply_weight_regularization,
     make_optimizer,
     training_callbacks,
 )
+from core.runs.run_health import RunHealth
 from core.runs.store import RunStore
 from core.tasks.base import prepare_task
 
@@ -30,7 +39,14 @@ def train_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) ->
 
     for note in apply_device_settings(config.devices):  # before anything else touches TF
         store.add_event(run_id, note)
+    for note in install_strategy(config.devices, config.batch_size):  # 2+ GPUs: mirrored
+        store.add_event(run_id, note)
+    fit = lambda c: _fit_run(c, store, run_id, run_dir)  # noqa: E731
+    return with_oom_backoff(fit, config, retry_logger(store, run_id))
 
+
+def _fit_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) -> dict:
+    """Everything after the device setup (repeated with a smaller batch on out of memory)."""
     import keras
     import tensorflow as tf
 
@@ -42,14 +58,21 @@ def train_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) ->
 
     for note in model_notes(task.model):  # e.g. which transfer-learning weights were used
         store.add_event(run_id, note)
+    for note in keep_outputs_float32(task.model):  # mixed precision: float32 softmax/loss
+        store.add_event(run_id, note)
     regularized = apply_weight_regularization(task.model, config.l1, config.l2)
     if regularized:
         store.add_event(run_id, f"L1={config.l1} L2={config.l2} on {regularized} kernels")
     trainer = GradNormTrainer(task.model)
     total_steps = task.steps_per_epoch * config.epochs
     trainer.compile(
-        optimizer=make_optimizer(config, total_steps), loss=task.loss, metrics=task.metrics
+        optimizer=make_optimizer(config, total_steps),
+        loss=task.loss,
+        metrics=task.metrics,
+        **compile_options(config.devices),  # jit_compile (XLA)
     )
+    for note in xla_notes(trainer, config.devices):
+        store.add_event(run_id, note)
     artifacts.write_json(run_dir, artifacts.MODEL_META, task.meta)
     artifacts.write_json(
         run_dir,
@@ -64,11 +87,20 @@ def train_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) ->
         },
     )
 
+    continued = restore_checkpoint(run_dir, trainer, config.continue_from)  # continues a run
+    if continued:
+        store.add_event(
+            run_id,
+            f"starting from run {continued[0]}'s checkpoint at optimizer step {continued[1]}",
+        )
     streamer = StoreCallback(store, run_id, task.steps_per_epoch)
+    classes = task.meta.get("class_names") if task.meta.get("task") == "classification" else None
+    health = RunHealth(store, run_id, task.steps_per_epoch, len(classes) if classes else None)
     callbacks = [
         *task.callbacks,
         *training_callbacks(config),
         streamer,
+        health,  # after the streamer: a NaN batch is in the store before the run stops
         keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
         # last: an epoch is in the store before its resume checkpoint exists, so a kill in
         # between repeats the epoch instead of losing its metrics
@@ -89,17 +121,20 @@ def train_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) ->
         verbose=0,
         shuffle=False,
     )
+    health.raise_if_fatal()  # NaN/Inf loss: the run fails with health.fatal as its message
     if config.ema_momentum:
         trainer.optimizer.finalize_variable_values(trainer.trainable_variables)  # use EMA weights
+    save_checkpoint(run_dir, trainer)  # weights + optimizer state, to continue the run later
 
     epochs = store.epoch_metrics(run_id)
     metrics = {
         k: v for k, v in (epochs[-1] if epochs else {}).items() if k not in ("epoch", "wall_time")
     }
-    if task.test_ds is not None and not streamer.stopped_by_user:
+    if task.test_ds is not None:  # stopped runs are scored on the test split too
         test = trainer.evaluate(task.test_ds, verbose=0, return_dict=True)
         metrics.update({f"test_{k}": float(v) for k, v in test.items() if k != "grad_norm"})
     saved = task.export(task.model) if task.export else task.model
     artifacts.save_model(run_dir, saved)
+    artifacts.write_json(run_dir, artifacts.MODEL_META, task.meta)  # export may add to it
     store.set_final_metrics(run_id, metrics)
     return metrics

@@ -1,7 +1,8 @@
 """Worker process of one run: `python -m core.runs.worker --run-id ID --runs-dir DIR`.
 
-Started by core.runs.launcher in its own session; beats a heartbeat into the store every second and
-ends the run as succeeded, stopped or failed. SIGTERM asks the run to stop after its batch.
+Started by the scheduler's executor (core.runs.executor) in its own session; beats a heartbeat into
+the store every second and ends the run as succeeded, stopped or failed. SIGTERM asks the run to
+stop after its batch. Heavy jobs (pick, evaluate, export) run in core.runs.job_worker.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import traceback
 from pathlib import Path
 
 from core.config import RunConfig
+from core.runs.oom import out_of_memory_message
+from core.runs.run_health import TrainingDiverged
 from core.runs.store import RunStore
 from core.runs.training import train_run
 
@@ -65,6 +68,10 @@ def run_worker(store: RunStore, run_id: str, run_dir: Path) -> int:
 
 def failure_message(err: BaseException, run_dir: Path) -> str:
     """What the user reads when a run fails: plain words for a full or read-only runs folder."""
+    if (oom := out_of_memory_message(err, run_dir)) is not None:  # GPU or host memory full
+        return oom
+    if isinstance(err, TrainingDiverged):  # its message already says where and what to try
+        return str(err)
     if isinstance(err, OSError) and err.errno == errno.ENOSPC:
         return (
             f"the runs folder {run_dir.parent} is full ({err.strerror}); free some space, e.g. "

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from core.runs import artifacts
+from core.seismic.fast_inference import FastPredictor
 from core.seismic.windows import resample
 
 PHASES = ("P", "S")
@@ -261,17 +262,12 @@ class Picker:
     """A trained picking model with its window length and sampling rate (from model.json)."""
 
     def __init__(self, model, meta: dict):
-        import tensorflow as tf
-
         self.model = model
         self.meta = meta
         self.window = int(model.input_shape[1])
         self.sampling_rate = float(meta.get("sampling_rate", 100.0))
         self.dataset = str(meta.get("dataset", ""))
-        self._predict = tf.function(
-            lambda x: model(x, training=False),
-            input_signature=[tf.TensorSpec((None, self.window, 3), tf.float32)],
-        )
+        self._fast = FastPredictor(model, self.window)  # BN folded; plain Keras fallback
 
     @classmethod
     def from_run(cls, run_dir: Path) -> Picker:
@@ -285,7 +281,7 @@ class Picker:
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """(batch, window, 3) float32 -> (batch, window, 3) float32 probabilities."""
-        return self._predict(np.asarray(batch, np.float32)).numpy()
+        return self._fast(batch)
 
     def pick(
         self,

@@ -21,6 +21,9 @@ augmentation. A superpose_event step draws its second events from the (first) tr
 The augmentation index is the window's position in the training list (after
 max_train_examples subsampling), as on the preview page when nothing is subsampled.
 Pick F1 in training is a per-window proxy (see PickF1); core.seismic.evaluation scores picks.
+Each epoch also logs pick precision, recall and F1 on the validation windows (val_p_f1_0.5s, ...)
+and model.json gets the best-F1 thresholds (core.tasks.pick_scores).
+config.init_from / freeze_encoder start the model from another picker run (core.tasks.init_from).
 """
 
 from __future__ import annotations
@@ -40,8 +43,16 @@ from core.seismic import sources as waveform_sources
 from core.seismic.labels import CLASS_NAMES, make_labels
 from core.seismic.waveform_augment import WaveformPipeline, element_rng
 from core.tasks.base import PreparedTask
+from core.tasks.init_from import (
+    effective_data_settings,
+    effective_settings,
+    init_weights,
+    source_meta,
+)
+from core.tasks.pick_scores import PickScoreCallback, best_thresholds
 from core.tasks.settings import PickingSettings
 
+MAX_SCORED = 300  # validation windows picked and scored per epoch (core.tasks.pick_scores)
 EVAL_EPOCH = -1  # the "epoch" of the fixed validation/test crops
 NOISE = (1.0, 0.0, 0.0)  # label of padding samples
 
@@ -85,8 +96,9 @@ def load_splits(name: str) -> tuple[LabelledWindows, LabelledWindows, LabelledWi
 
 
 def data_settings(config: RunConfig) -> PickingSettings:
-    """config.data_settings as checked PickingSettings (ValueError names what is wrong)."""
-    return PickingSettings.from_dict(config.data_settings)
+    """config.data_settings as checked PickingSettings (ValueError names what is wrong); with
+    init_from, the source run's window unless config sets one (core.tasks.init_from)."""
+    return PickingSettings.from_dict(effective_data_settings(config))
 
 
 def crop_start(
@@ -226,8 +238,27 @@ def prepare(config: RunConfig) -> PreparedTask:
     val_ds = fixed_dataset(ExampleMaker(val, settings, config.seed), config.batch_size)
     test_ds = fixed_dataset(ExampleMaker(test, settings, config.seed), config.batch_size)
     model, used = build_picker(config, window)
+    started_from = init_weights(model, config) if config.init_from else None
     rate_hz = float(rate)
     tolerance = max(1, int(round(0.1 * rate_hz)))
+    meta = {
+        "task": "picking",
+        "model": config.model,
+        "settings": used,
+        "dataset": config.dataset,
+        "datasets": mix_parts(config.dataset),
+        "input_shape": [window, 3],
+        "window": window,
+        "sampling_rate": rate_hz,
+        "label_shape": settings.label_shape,
+        "label_width": settings.label_width,
+        "class_names": list(CLASS_NAMES),
+        "channels": ["E", "N", "Z"],
+        "normalization": "in the model: per window and component (x - mean) / std",
+        "data_settings": settings.to_dict(),
+        **({"init_from": started_from} if started_from else {}),
+    }
+    scorer = PickScoreCallback(model, val.subset(np.arange(min(len(val), MAX_SCORED))), rate_hz)
     return PreparedTask(
         train_ds=train_ds,
         val_ds=val_ds,
@@ -236,32 +267,27 @@ def prepare(config: RunConfig) -> PreparedTask:
         model=model,
         loss=picking_loss(settings.class_weights),
         metrics=picking_metrics(tolerance),
-        meta={
-            "task": "picking",
-            "model": config.model,
-            "settings": used,
-            "dataset": config.dataset,
-            "datasets": mix_parts(config.dataset),
-            "input_shape": [window, 3],
-            "window": window,
-            "sampling_rate": rate_hz,
-            "label_shape": settings.label_shape,
-            "label_width": settings.label_width,
-            "class_names": list(CLASS_NAMES),
-            "channels": ["E", "N", "Z"],
-            "normalization": "in the model: per window and component (x - mean) / std",
-            "data_settings": settings.to_dict(),
-        },
+        meta=meta,
         fingerprint=fingerprint(train),
         train_examples=len(train),
-        callbacks=callbacks,
+        callbacks=[*callbacks, scorer],
+        export=functools.partial(_with_thresholds, scorer, meta),
     )
+
+
+def _with_thresholds(scorer, meta: dict, model):
+    """The export hook: the final weights' best-F1 thresholds into meta["thresholds"]."""
+    if len(scorer.windows):
+        meta["thresholds"] = best_thresholds(scorer.probabilities(), scorer.windows, scorer.rate)
+    return model
 
 
 def build_picker(config: RunConfig, window: int):
     """(uncompiled model, settings used): from core.models.registry, or PhaseNet directly."""
 
     settings = config.model_overrides()
+    if config.init_from:  # the source run's settings, config's overrides on top
+        settings = effective_settings(config, source_meta(config.init_from))
     if config.model in MODELS:
         return build_model(config.model, (window, 3), len(CLASS_NAMES), settings)
     if config.model != "phasenet":

@@ -55,7 +55,10 @@ def test_overrides_parse_each_type():
     assert config.name == "a=b c"  # only the first '=' separates key and value
     assert config.model_settings == {"filters": [8], "dense_units": 16}
     assert config.devices == DeviceSettings(
-        visible_gpus=[0, 1], memory_growth=False, memory_limit_mb=1024, mixed_precision=True
+        visible_gpus=[0, 1],
+        memory_growth=False,
+        memory_limit_mb=1024,
+        mixed_precision="mixed_float16",
     )
     # the original is not modified
     assert base == RunConfig()
@@ -75,8 +78,11 @@ def test_overrides_parse_each_type():
     ],
 )
 def test_bool_overrides(text, expected):
+    config = RunConfig().with_overrides([f"devices.memory_growth={text}"])
+    assert config.devices.memory_growth is expected
+    # mixed precision was a bool in older configs: yes/true still means mixed_float16
     config = RunConfig().with_overrides([f"devices.mixed_precision={text}"])
-    assert config.devices.mixed_precision is expected
+    assert config.devices.mixed_precision == ("mixed_float16" if expected else "off")
 
 
 @pytest.mark.parametrize("text", ["none", "null", "None", ""])
@@ -102,7 +108,8 @@ def test_overrides_accept_empty_list_and_whitespace():
         ("epochs=x", "epochs: cannot read 'x' as int"),
         ("epochs=1.5", "epochs: cannot read '1.5' as int"),
         ("learning_rate=fast", "learning_rate: cannot read 'fast' as float"),
-        ("devices.mixed_precision=maybe", "mixed_precision: cannot read 'maybe' as bool"),
+        ("devices.mixed_precision=maybe", "devices.mixed_precision must be one of: off"),
+        ("devices.memory_growth=maybe", "memory_growth: cannot read 'maybe' as bool"),
         ("max_train_examples=lots", "max_train_examples: cannot read 'lots' as int"),
         ("model_settings={not json", "model_settings: cannot read"),
         ("epochs=0", "epochs must be at least 1"),

@@ -1,8 +1,8 @@
 """Compare page (pages/compare.py) through Streamlit's AppTest.
 
-Runs are written straight into the test's run store (no worker, no TensorFlow). The page
-reaches st.page_link ("Clone & tweak"), which only works for pages registered with
-st.navigation, so it is opened through dashboard/app.py and switch_page.
+Runs are written straight into the test's run store (no worker, no TensorFlow). "Clone &
+tweak" calls st.switch_page, which only works for pages registered with st.navigation, so the
+page is opened through dashboard/app.py and switch_page.
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ def test_two_runs_curves_configs_and_hyperparameters(store):
     frame = configs.dataframe[0].value
     assert frame.index.tolist() == ["learning_rate"]  # only what differs (name is ignored)
     assert frame.loc["learning_rate"].tolist() == ["0.1", "0.01"]
-    assert list(frame.columns) == [a, b]
+    assert list(frame.columns) == ["fast", "slow"]  # the names the curve legends use
     assert "1 setting(s) differ (highlighted)." in [c.value for c in configs.caption]
     widget(configs.toggle, "Only settings that differ").set_value(False)
     rerun(at)
@@ -164,15 +164,14 @@ def test_two_runs_curves_configs_and_hyperparameters(store):
     assert widget(hyper.multiselect, "Hyperparameters").value == ["learning_rate"]
     (parcoords,) = traces(hyper)
     assert parcoords["type"] == "parcoords"
-    dims = {d["label"]: d["values"] for d in parcoords["dimensions"]}
-    assert dims["learning_rate"] == [0.1, 0.01]
-    assert dims["val_accuracy"] == pytest.approx([0.75, 0.66])
+    dims = {d["label"]: d for d in parcoords["dimensions"]}
+    rate = dims["learning_rate (log)"]  # a log axis: log10 of the rates, decades as ticks
+    assert rate["values"] == pytest.approx([-1.0, -2.0])
+    assert rate["tickvals"] == [-2, -1] and rate["ticktext"] == ["0.01", "0.1"]
+    assert dims["val_accuracy"]["values"] == pytest.approx([0.75, 0.66])
 
-    links = tab(at, "Manage").get("page_link")
-    assert [(p.label, p.proto.page, p.proto.query_string) for p in links] == [
-        ("Clone & tweak", "train", f"clone={a}"),
-        ("Clone & tweak", "train", f"clone={b}"),
-    ]
+    clones = [b for b in tab(at, "Manage").button if b.label == "Clone & tweak"]
+    assert [c.key for c in clones] == [f"clone-{a}", f"clone-{b}"]
 
 
 def test_runs_without_epoch_metrics_get_messages_not_charts(store):
@@ -354,8 +353,12 @@ def test_someone_elses_run_is_read_only(store, secrets):
         assert at.button(key=key).help == ALICE_ONLY, key
     assert at.text_input(key=f"name-{done}").disabled
     assert at.text_area(key=f"note-{done}").disabled
-    links = [p.proto.query_string for p in manage.get("page_link")]
-    assert links == [f"clone={done}", f"clone={live}", f"clone={old}"]  # cloning: everyone
+    clones = [b for b in manage.button if b.label == "Clone & tweak"]
+    assert [(c.key, c.disabled) for c in clones] == [  # cloning: everyone
+        (f"clone-{done}", False),
+        (f"clone-{live}", False),
+        (f"clone-{old}", False),
+    ]
     assert "only an admin (root)" in at.button(key=f"delete-{old}").help
     as_admin = open_compare(done, old, user="root")
     assert not as_admin.button(key=f"delete-{old}").disabled

@@ -87,3 +87,13 @@ def test_home_marks_lost_runs_interrupted(runs_root):
     at = open_home()
     assert at.dataframe[0].value["status"].tolist() == ["interrupted"]
     assert store.get_run(run_id).status == "interrupted"
+
+
+def test_home_rows_can_be_selected_to_open_a_run(runs_root):
+    store = RunStore(runs_root / "runs.sqlite")
+    store.create_run(dict(TINY), "one")
+    at = open_home()
+    table = at.dataframe[0]  # the latest runs (a queue table may follow)
+    single_row = type(table.proto).SelectionMode.SINGLE_ROW
+    assert list(table.proto.selection_mode) == [single_row]  # the browser test clicks a row
+    assert "Select a row to open that run on the Train page." in [c.value for c in at.caption]

@@ -16,7 +16,9 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.runs.store import RunStore
+from dashboard.classification_view import IMAGE_LABEL
 from tests.conftest import TINY
+from tests.pages.helpers import widget
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "app.py"
@@ -91,7 +93,8 @@ def test_test_sample_prediction(finished_root):
     assert select.value == run_id
     assert select.options == [f"{run_id} · cnn on digits"]
     assert at.query_params["run"] == run_id
-    assert at.radio[0].value == SAMPLE
+    assert widget(at.radio, "Model").value == "A finished run"
+    assert widget(at.radio, "Image").value == SAMPLE
     assert at.slider[0].value == 3 and at.slider[0].max == 10
 
     (metric,) = at.metric
@@ -137,10 +140,10 @@ def test_unknown_run_in_url_falls_back_to_the_first(finished_root):
 )
 def test_bad_upload_shows_an_error(finished_root, name, content, message):
     at = open_predict()
-    at.radio[0].set_value("Upload").run()
+    widget(at.radio, "Image").set_value("Upload").run()
     assert not at.exception, at.exception
     assert len(at.metric) == 0  # nothing predicted before a file arrives
-    at.file_uploader[0].set_value((name, content, "image/png")).run()
+    widget(at.file_uploader, IMAGE_LABEL).set_value([(name, content, "image/png")]).run()
     assert not at.exception, at.exception
     assert len(at.error) == 1
     assert at.error[0].value.startswith(message)
@@ -151,8 +154,9 @@ def test_good_upload_is_predicted(finished_root):
     buffer = io.BytesIO()
     Image.fromarray(np.full((40, 30, 3), 200, np.uint8)).save(buffer, format="PNG")
     at = open_predict()
-    at.radio[0].set_value("Upload").run()
-    at.file_uploader[0].set_value(("grey.png", buffer.getvalue(), "image/png")).run()
+    widget(at.radio, "Image").set_value("Upload").run()
+    widget(at.file_uploader, IMAGE_LABEL).set_value([("grey.png", buffer.getvalue(), "image/png")])
+    at.run()
     assert not at.exception, at.exception
     assert len(at.error) == 0
     assert [m.label for m in at.metric] == ["Prediction"]

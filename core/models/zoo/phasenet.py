@@ -13,6 +13,12 @@ Architecture as PhaseNet: an input convolution, then per level a same-padded con
 transposed convolutions, crops to the skip's length (so any window length works, e.g. 3001:
 3001 -> 751 -> 188 -> 47 -> 12 and back), concatenates the skip and convolves. Every layer is a
 plain Keras layer, so `model.save(...)` / `keras.models.load_model(..., safe_mode=True)` work.
+
+`crop="end"` (our default, what earlier runs were trained with) drops the transposed
+convolution's extra samples at the end; `crop="center"` drops them from both ends, the later one
+getting the odd sample, as PhaseNet's `crop_and_concat` does. PUBLISHED_SETTINGS with a
+3000-sample window is exactly the network of PhaseNet's published 2019 checkpoint (see
+core.seismic.phasenet_import); its input convolution's bias is folded into the batch norm.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ NORM_EPSILON = 1e-20  # in squared input units: tiny, so data in m/s (std ~1e-7)
 
 @dataclass
 class PhaseNetSettings:
-    """PhaseNet's hyper-parameters; the defaults are the paper's (8, 11, 16, 22, 32 channels)."""
+    """PhaseNet's hyper-parameters. The default filters (8, 11, 16, 22, 32) are a smaller
+    network than the published one (8, 16, 32, 64, 128), see PUBLISHED_SETTINGS."""
 
     filters: tuple[int, ...] = (8, 11, 16, 22, 32)  # channels per level, top to bottom
     kernel_size: int = 7
@@ -33,6 +40,17 @@ class PhaseNetSettings:
     dropout: float = 0.0  # after every decoder block (0 = none, as PhaseNet)
     batch_norm: bool = True
     normalize: bool = True  # per-window, per-component standardisation as the first layer
+    crop: str = "end"  # end | center: where the decoder drops the samples the skip lacks
+
+
+CROPS = ("end", "center")
+PUBLISHED_WINDOW = 3000  # samples (30 s at 100 Hz) of the published checkpoint
+PUBLISHED_SETTINGS = {
+    "filters": [8, 16, 32, 64, 128],
+    "kernel_size": 7,
+    "stride": 4,
+    "crop": "center",
+}
 
 
 def level_lengths(samples: int, stride: int, levels: int) -> list[int]:
@@ -58,6 +76,8 @@ def build_phasenet(input_shape, num_classes: int = 3, settings: PhaseNetSettings
             f"window of {samples} samples is too short for {len(filters)} levels of stride "
             f"{settings.stride}"
         )
+    if settings.crop not in CROPS:
+        raise ValueError(f"crop must be one of {', '.join(CROPS)}, got {settings.crop!r}")
     k, stride = int(settings.kernel_size), int(settings.stride)
     lengths = level_lengths(samples, stride, len(filters))
 
@@ -86,7 +106,8 @@ def build_phasenet(input_shape, num_classes: int = 3, settings: PhaseNetSettings
         x = block(x, filters[i], f"up{i}", strides=stride, transpose=True)
         extra = lengths[i + 1] * stride - lengths[i]  # transposed conv overshoots by this much
         if extra:
-            x = layers.Cropping1D((0, extra), name=f"up{i}_crop")(x)
+            first = extra // 2 if settings.crop == "center" else 0
+            x = layers.Cropping1D((first, extra - first), name=f"up{i}_crop")(x)
         x = layers.Concatenate(axis=-1, name=f"up{i}_skip")([skips[i], x])
         x = block(x, filters[i], f"up{i}_merge")
         if settings.dropout:

@@ -336,9 +336,13 @@ def test_mark_lost_runs_with_a_clock_and_timeout(store):
 
 
 def test_queued_run_whose_worker_never_started_is_lost_after_the_timeout(store):
+    waiting = store.create_run(CONFIG)  # waiting in the queue: never lost, however long
     run_id = store.create_run(CONFIG)
+    (job,) = [j for j in store.active_jobs() if j.id == run_id]
+    assert store.claim_job(job, [])  # a scheduler took it, but its worker never started
     assert store.mark_lost_runs() == []
     assert store.mark_lost_runs(now=time.time() + 60) == [run_id]
+    assert store.get_run(waiting).status == "queued"
 
 
 def test_readers_do_not_wait_for_an_open_write_transaction(store):
