@@ -36,17 +36,23 @@ class Unsupported(Exception):
 
 
 def _layer_inputs(layer) -> list:
-    nodes = layer._inbound_nodes
-    if len(nodes) != 1:
-        raise Unsupported(f"layer {layer.name} is used {len(nodes)} times")
-    return list(nodes[0].input_tensors)
+    """The KerasTensors a layer was called on (public `layer.input`; one call per layer)."""
+    inputs = layer.input
+    return list(inputs) if isinstance(inputs, list | tuple) else [inputs]
 
 
 def _layer_output(layer):
-    outputs = layer._inbound_nodes[0].output_tensors
-    if len(outputs) != 1:
-        raise Unsupported(f"layer {layer.name} has {len(outputs)} outputs")
-    return outputs[0]
+    output = layer.output
+    if isinstance(output, list | tuple):
+        raise Unsupported(f"layer {layer.name} has {len(output)} outputs")
+    return output
+
+
+def _check_single_use(model) -> None:
+    """Unsupported if a layer is called more than once (its config lists several nodes)."""
+    for entry in model.get_config().get("layers", []):
+        if len(entry.get("inbound_nodes") or []) > 1:
+            raise Unsupported(f"layer {entry.get('name')} is used more than once")
 
 
 def _activation(layer) -> str:
@@ -60,6 +66,7 @@ def _plan(model) -> list[tuple]:
     """Steps (kind, layer name, input keys, output key, constants) in topological order."""
     from keras import layers
 
+    _check_single_use(model)
     consumers: dict[int, int] = {}
     producer: dict[int, object] = {}
     for layer in model.layers:

@@ -135,7 +135,7 @@ def test_login_then_someone_elses_runs_are_read_only(server, sleeper):
             expect(done.get_by_role("button", name="Delete")).to_be_disabled()
             expect(done.get_by_role("button", name="Save")).to_be_disabled()
             expect(done.get_by_label("Name", exact=True)).to_be_disabled()
-            expect(done.get_by_role("link", name=re.compile("Clone & tweak"))).to_be_visible()
+            expect(done.get_by_role("button", name=re.compile("Clone & tweak"))).to_be_visible()
             running = expander("alice-live · running")
             expect(running.get_by_role("button", name="Stop")).to_be_disabled()
             own = expander("bob-run · succeeded")

@@ -16,7 +16,7 @@ from core.runs.store import pid_alive
 from tests.conftest import TINY, wait_for_end, wait_until
 
 MIRRORED = TINY | {
-    "epochs": 4,
+    "epochs": 10,
     "batch_size": 8,
     "max_train_examples": 400,
     "devices": {"cpu_replicas": 2},
@@ -66,6 +66,6 @@ def test_mirrored_run_streams_resumes_and_stops(runs_root):
     assert sum("MirroredStrategy over 2 devices" in e for e in events) == 2  # both workers
     assert any(e.startswith("resumed from the end of epoch") for e in events)
     epochs = [e["epoch"] for e in store.epoch_metrics(run_id)]
-    assert epochs[:2] == [0, 1] and len(epochs) <= 3  # stopped in (or right after) epoch 2
+    assert epochs == list(range(len(epochs))) and 2 <= len(epochs) < 10  # stopped early, none twice
     steps = [b["global_step"] for b in store.batch_metrics(run_id)]
     assert steps == sorted(set(steps)) and steps[0] == 1  # one row per step, no gap, no repeat
