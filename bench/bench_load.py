@@ -6,8 +6,8 @@ Prints JSON: page errors (page exceptions and console errors; target 0), failed 
 loads (listed apart), delay in seconds from a batch's end (its batch_metrics wall_time) to its
 point on screen (median / p95 / max; target p95 <= 1.5 s), each run's batches/s watched and
 without viewers (windows before and after, averaged; target ratio >= 0.9) and the dashboard's
-CPU in cores. CPU placement: bench/watch_harness.py. The CI version is
-tests/browser/test_load_browser.py (30 s).
+CPU in cores. CPU placement: bench/watch_harness.py. There is no CI version yet: ten tabs
+and two TensorFlow workers did not fit on a 2-core CI machine (docs/benchmarks.md).
 """
 
 from __future__ import annotations

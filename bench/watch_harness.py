@@ -1,5 +1,5 @@
-"""Shared pieces of the watching benchmarks (bench_watch_cost.py, bench_load.py and the CI test
-tests/browser/test_load_browser.py): a real dashboard server, digits training runs, headless
+"""Shared pieces of the watching benchmarks (bench_watch_cost.py, bench_load.py): a real
+dashboard server, digits training runs, headless
 Chromium tabs on /train?run=ID, and the measures.
 
 Units: CPU in cores (CPU seconds per wall second) read from /proc/PID/stat; delays in seconds
