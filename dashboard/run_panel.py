@@ -131,7 +131,7 @@ def _progress_and_controls(run, batches: list[dict]) -> None:
 def _curves(run, figures: dict) -> None:
     names = list(figures)
     if not names:
-        if run.is_active:
+        if run.is_active and (run.status != "queued" or run.claimed):  # else its queue place
             st.info("Waiting for the first batch (the worker is starting TensorFlow) ...")
         return
     log_y = st.toggle("Log scale for the loss", key=f"log-y-{run.id}")

@@ -26,7 +26,9 @@ def explain(model, images: np.ndarray, class_index=None) -> tuple[np.ndarray, st
         try:
             return gradcam(model, images, class_index, layer), "grad-cam"
         except (ValueError, TypeError):
-            pass  # a layer not reachable from the model's inputs: fall back to saliency
+            # the conv layer is not reachable from the model's inputs (e.g. inside a nested
+            # model): explain with input gradients instead, and say so in the label
+            return saliency(model, images, class_index), "saliency"
     return saliency(model, images, class_index), "saliency"
 
 
