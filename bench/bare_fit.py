@@ -1,6 +1,10 @@
 """Baseline for bench_throughput: a bare `model.fit` of one RunConfig, outside the launcher.
 
-    python bench/bare_fit.py --config '{"dataset": "shapes", "epochs": 6}'
+    python bench/bare_fit.py --config '{"dataset": "shapes", "epochs": 6}' [--plain]
+
+--plain is the script a user would write with Keras defaults: the same model, optimizer, data
+and batch size, but the NumPy arrays go straight into `model.fit(x, y, batch_size=...,
+validation_data=(x_val, y_val))` (Keras shuffles them; no tf.data pipeline of ours).
 
 Builds what core.runs.training.train_run trains for a default classification config (same
 seed, data, subsample, core.data.pipeline.make_dataset pipelines,
@@ -25,6 +29,7 @@ if str(REPO_ROOT) not in sys.path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", required=True, help="RunConfig as JSON")
+    parser.add_argument("--plain", action="store_true", help="NumPy arrays, Keras defaults")
     args = parser.parse_args(argv)
 
     started = time.time()
@@ -71,14 +76,25 @@ def main(argv: list[str] | None = None) -> int:
             self.epoch_ends.append(time.time())
 
     clock = EpochClock()
-    model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=config.epochs,
-        callbacks=[clock],
-        verbose=0,
-        shuffle=False,
-    )
+    if args.plain:
+        model.fit(
+            x_train,
+            y_train,
+            batch_size=config.batch_size,
+            validation_data=(data.x_val, data.y_val),
+            epochs=config.epochs,
+            callbacks=[clock],
+            verbose=0,
+        )
+    else:
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=config.epochs,
+            callbacks=[clock],
+            verbose=0,
+            shuffle=False,
+        )
     print(
         json.dumps(
             {

@@ -1,13 +1,18 @@
 """Load: ten headless Chromium sessions watch the live charts of two training runs.
 
     .venv/bin/python bench/bench_load.py [--seconds 180] [--tabs 10] [--baseline 30]
+        [--worker-threads N] [--worker-nice N]
+    .venv/bin/python bench/bench_load.py --quick     # 3 tabs, 30 s, 10 s baselines: a smoke run
 
 Prints JSON: page errors (page exceptions and console errors; target 0), failed resource
 loads (listed apart), delay in seconds from a batch's end (its batch_metrics wall_time) to its
-point on screen (median / p95 / max; target p95 <= 1.5 s), each run's batches/s watched and
-without viewers (windows before and after, averaged; target ratio >= 0.9) and the dashboard's
-CPU in cores. CPU placement: bench/watch_harness.py. There is no CI version yet: ten tabs
-and two TensorFlow workers did not fit on a 2-core CI machine (docs/benchmarks.md).
+point on screen (median / p95 / max; target p95 <= 1.5 s), chart and progress updates per tab,
+how often "database is locked" was seen (pages, events, worker and server logs; target 0),
+each run's batches/s watched and without viewers (windows before and after, averaged; target
+ratio >= 0.9) and the dashboard's CPU in cores. CPU placement: bench/watch_harness.py.
+--worker-threads caps each worker's TensorFlow thread pools (0: TensorFlow's default);
+--worker-nice renices the workers. The CI version is tests/browser/test_load_browser.py
+(3 tabs, 1 run); figures in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -24,23 +29,47 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import watch_harness as wh  # noqa: E402
 from tests.browser.server import dashboard_server  # noqa: E402
 
+QUICK = {"seconds": 30.0, "tabs": 3, "baseline": 10.0}
 
-def main() -> int:
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=180.0, help="how long the tabs watch")
     parser.add_argument("--tabs", type=int, default=10)
     parser.add_argument("--baseline", type=float, default=30.0, help="each no-viewer window, s")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--quick", action="store_true", help="3 tabs for 30 s, 10 s baselines (overrides those)"
+    )
+    parser.add_argument(
+        "--worker-threads", type=int, default=1, help="TF threads per pool (0: TF's default)"
+    )
+    parser.add_argument("--worker-nice", type=int, default=0, help="nice value of the workers")
+    args = parser.parse_args(argv)
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
+    return args
+
+
+def main() -> int:
+    args = parse_args()
     from playwright.sync_api import sync_playwright
 
     os.environ[wh.CPU_JOBS_ENV] = "2"  # both runs train at once (the queue's CPU slots)
+    if args.worker_threads > 0:
+        os.environ.update(wh.worker_thread_env(args.worker_threads))  # workers inherit them
     wh.pin(wh.SERVER_CPUS)  # the server (and what it starts) inherits CPU 0
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         tmp_path = Path(tmp)
         with dashboard_server(tmp_path, data_root=tmp_path / "data") as (url, runs):
             wh.pin(wh.BROWSER_CPUS)
             with sync_playwright() as pw:
-                result = wh.run_load(pw, url, runs, args.seconds, args.tabs, args.baseline)
+                result = wh.run_load(
+                    pw, url, runs, args.seconds, args.tabs, args.baseline, args.worker_nice
+                )
+        log = (tmp_path / "streamlit.log").read_text(errors="replace")
+        result["database_locked_seen"] += log.count(wh.LOCKED)
+    result["quick"] = args.quick
     print(json.dumps(result, indent=2))
     return 0
 

@@ -12,10 +12,12 @@ plain PyPI torch works):
 Without it the bench says so and measures ours only. One invocation runs every side on the
 same samples (a synthetic record of events back to back, core.seismic.continuous, saved once
 as .npy), all at the published PhaseNet size (filters 8, 16, 32, 64, 128, kernel 7, stride 4):
-  * ours_fast: core.seismic.picking.Picker.pick (the product path: sliding windows, batched
-    predictions through core.seismic.fast_inference's folded graph, stitching, peak picking)
-    with PhaseNet's published trained weights (../shared/models/phasenet-2019, window 3000) if
-    present, else the same network untrained;
+  * ours_onnx: core.seismic.picking.Picker.pick (the product path: sliding windows, batched
+    predictions through core.seismic.fast_inference's folded graph run by onnxruntime,
+    core.seismic.onnx_inference; stitching, peak picking) with PhaseNet's published trained
+    weights (../shared/models/phasenet-2019, window 3000) if present, else the same network
+    untrained;
+  * ours_fast: the same with the folded graph in TensorFlow (TFLAB_FAST_INFERENCE=tf);
   * ours_xla: the same with the folded graph compiled by XLA (compiled during the warm-up);
   * ours_plain: the same Picker with the plain Keras forward pass (TFLAB_FAST_INFERENCE=0);
   * seisbench, in its own environment as a subprocess: seisbench.models.PhaseNet() (the same
@@ -23,10 +25,11 @@ as .npy), all at the published PhaseNet size (filters 8, 16, 32, 64, 128, kernel
 Same overlap in samples, batch size, thresholds 0.3, every core. Each side first runs once on 10
 minutes (warm-up: tracing, XLA compilation), then on the full record, timed: wall seconds and
 CPU seconds of the process; `--rounds` rounds in alternating order, medians reported. Also: the
-largest probability difference and pick agreement of ours_fast / ours_xla against ours_plain,
+largest probability difference and pick agreement of every folded side against ours_plain,
 FLOPs per window (core.seismic.fast_inference.forward_flops) and the forward pass's FLOP/s
 against the CPU's peak (AVX2 + FMA: 32 float32 FLOPs per cycle per core). Target: SeisBench's
-time / ours_fast's >= 3 in CPU and in wall time.
+time / the product default's (ours_onnx) >= 3 in CPU and in wall time. `--sides` picks a
+subset of our sides (ours_plain is always run: the agreement reference).
 """
 
 from __future__ import annotations
@@ -47,7 +50,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 WINDOW = 3001  # SeisBench PhaseNet's fixed window
 CHECKPOINT = REPO_ROOT.parent / "shared" / "models" / "phasenet-2019"
 TARGET = 3.0
-MODES = {"ours_fast": "1", "ours_xla": "xla", "ours_plain": "0"}  # TFLAB_FAST_INFERENCE
+# side -> TFLAB_FAST_INFERENCE
+MODES = {"ours_onnx": "onnx", "ours_fast": "tf", "ours_xla": "xla", "ours_plain": "0"}
+PRODUCT = {"onnx": "ours_onnx", "tf": "ours_fast", "xla": "ours_xla", "keras": "ours_plain"}
 
 
 def seisbench_worker(npy: str, overlap: int, batch_size: int) -> dict:
@@ -179,6 +184,7 @@ class OurPicker:
             "window": self.picker.window,
             "trained": self.trained,
             "lowered": self.picker._fast.lowered,
+            "backend": self.picker._fast.backend,
             "warm_up_s": warm,
             "wall_s": wall,
             "cpu_s": cpu,
@@ -249,6 +255,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="median over rounds")
     parser.add_argument("--model", help="a trained .keras picker for 'ours' (default: untrained)")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--sides", default=",".join(MODES), help="comma-separated subset of ours")
     parser.add_argument("--seisbench-worker", nargs=3, metavar=("NPY", "OVERLAP", "BATCH"))
     args = parser.parse_args(argv)
     if args.seisbench_worker:
@@ -277,14 +284,23 @@ def main(argv=None) -> int:
         )
     overlap_samples = int(round(WINDOW * args.overlap))
     model, trained = published_model(args.model)
+    from core.seismic.fast_inference import DEFAULT
+
+    wanted = {*args.sides.split(","), "ours_plain", PRODUCT[DEFAULT]}
+    unknown = wanted - set(MODES)
+    if unknown:
+        raise SystemExit(f"unknown sides {sorted(unknown)}: choose from {', '.join(MODES)}")
     sides = {
         name: OurPicker(model, trained, mode, args.overlap, args.batch_size)
         for name, mode in MODES.items()
+        if name in wanted
     }
+    product = PRODUCT[DEFAULT]
     result = {
         "hours": args.hours,
         "samples": record.samples,
-        "window_ours": sides["ours_fast"].picker.window,
+        "window_ours": sides[product].picker.window,
+        "product_default": product,
         "window_seisbench": WINDOW,
         "overlap_samples": overlap_samples,
         "batch_size": args.batch_size,
@@ -320,8 +336,9 @@ def main(argv=None) -> int:
             "load_all": [o["load_average"] for o in outs],
         }
     plain = sides["ours_plain"].last
-    for name in ("ours_fast", "ours_xla"):
-        result[f"agreement_{name}_vs_plain"] = agreement(sides[name].last, plain)
+    for name in sides:
+        if name != "ours_plain":
+            result[f"agreement_{name}_vs_plain"] = agreement(sides[name].last, plain)
     peak = result["machine_before"]["peak_gflops_per_core"]
     if peak:
         for name in sides:
@@ -338,7 +355,7 @@ def main(argv=None) -> int:
             result[f"cpu_ratio_{key}"] = statistics.median(
                 t["cpu_s"] / o["cpu_s"] for t, o in zip(theirs, ours, strict=True)
             )
-        ratios = (result["ratio_ours_fast"], result["cpu_ratio_ours_fast"])
+        ratios = (result[f"ratio_{product}"], result[f"cpu_ratio_{product}"])
         result["target_met"] = min(ratios) >= TARGET
     result["machine_after"] = machine()
     text = json.dumps(result, indent=2)

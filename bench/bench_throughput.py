@@ -153,10 +153,12 @@ def core_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
-def run_bare(config: RunConfig) -> dict:
-    """Train with bench/bare_fit.py in a fresh process; returns its throughput."""
+def run_bare(config: RunConfig, plain: bool = False) -> dict:
+    """Train with bench/bare_fit.py (--plain: NumPy arrays, Keras defaults) in a fresh process;
+    returns its throughput."""
     t0, load = time.time(), _loadavg()
     cmd = [sys.executable, str(REPO_ROOT / "bench" / "bare_fit.py"), "--config", config.to_json()]
+    cmd += ["--plain"] if plain else []
     proc = subprocess.Popen(
         cmd,
         cwd=REPO_ROOT,

@@ -1,5 +1,6 @@
-"""Cost of watching a run: Streamlit CPU per viewer (live and finished run), chart delay, and
-training speed with 0, 1, 5 and 10 headless Chromium tabs on /train?run=ID.
+"""Cost of watching a run: Streamlit CPU per viewer (live run, live run in background tabs,
+finished run), chart delay, and training speed with 0, 1, 5 and 10 headless Chromium tabs on
+/train?run=ID.
 
     .venv/bin/python bench/bench_watch_cost.py [--seconds 20] [--tabs 1,5,10] [--json]
 
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import watch_harness as wh  # noqa: E402
 from core.runs.store import RunStore  # noqa: E402
-from tests.browser.server import dashboard_server  # noqa: E402
+from tests.browser.server import dashboard_server, set_tab_hidden  # noqa: E402
 
 
 def window(store, run_id, meter, seconds: float) -> tuple[float, float]:
@@ -73,6 +74,20 @@ def main() -> int:
                         }
                         tabs.close_pages()
                         print(f"live, {n} tabs: {live[n]}", flush=True)
+                    n = max(counts)
+                    tabs.open(run_id, per_epoch, n)  # the same tabs, in the background
+                    for page, _ in tabs.pages:
+                        set_tab_hidden(page, True)
+                    time.sleep(3)  # each hidden tab's one rerun
+                    cpu, rate = window(store, run_id, meter, args.seconds)
+                    result["background"] = {
+                        "tabs": n,
+                        "server_cores": round(cpu, 4),
+                        "per_viewer_cores": round((cpu - idle_cpu) / n, 4),
+                        "batches_s": round(rate, 2),
+                    }
+                    tabs.close_pages()
+                    print(f"background, {n} tabs: {result['background']}", flush=True)
                     after_cpu, after_rate = window(store, run_id, meter, args.seconds)
                     base = (base_rate + after_rate) / 2
                     result["no_viewer_after"] = {"server_cores": after_cpu, "batches_s": after_rate}

@@ -17,6 +17,7 @@ if PARENT_CUDA_ENV not in os.environ:
 import streamlit as st  # noqa: E402
 
 from dashboard.login import is_logged_in, require_login  # noqa: E402
+from dashboard.tab_visibility import watch_tab_visibility  # noqa: E402
 from dashboard.widgets import page_path  # noqa: E402
 
 
@@ -46,4 +47,6 @@ store_problem = check_store(paths.runs_dir())  # a missing or corrupt runs.sqlit
 if store_problem:
     st.error(store_problem.message, icon=":material/database:")
     st.stop()
+with st.sidebar:
+    watch_tab_visibility()  # a tab in the background stops polling (dashboard/tab_visibility.py)
 requested_page.run()

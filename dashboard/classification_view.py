@@ -4,9 +4,7 @@ image or many uploaded images (files or zips of a folder): top-k, a sortable tab
 
 from __future__ import annotations
 
-import hashlib
-import re
-import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ from core.data.registry import dataset_info, load_dataset
 from core.models.registry import MODELS
 from core.models.untrusted import Architecture, UntrustedModelError, inspect_model
 from core.models.untrusted import predict as predict_untrusted
+from core.models.upload_store import save_upload
 from core.runs.artifacts import MODEL_FILE
 from core.tasks.gradcam import explain, overlay
 from core.tasks.image_predict import (
@@ -31,6 +30,7 @@ from dashboard.figures import top_k_bar
 
 IMAGE_LABEL = "Image files (PNG, JPEG, TIFF, ...) or a zip of a folder"
 MODEL_LABEL = "Model file: .keras, a SavedModel folder as .zip, or .weights.h5"
+METHOD_NAMES = {"layer-cam": "Layer-CAM (Grad-CAM weighted per location, all resolutions)"}
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model ...")
@@ -65,10 +65,7 @@ def render_classification(run_id: str, run_dir: Path) -> None:
                 return predict_top_k(loaded, x, k=k)
 
             show_predictions(prepared, predict)
-            if len(prepared) == 1:
-                show_why(
-                    loaded.model, prepared[0].array, predict_top_k(loaded, prepared[0].array)[0][0]
-                )
+            show_why(loaded, prepared)
         return
     x_test, y_test, class_names = test_split(loaded.dataset)
     index = st.number_input(f"Test image index (0-{len(y_test) - 1})", 0, len(y_test) - 1, 0)
@@ -79,7 +76,7 @@ def render_classification(run_id: str, run_dir: Path) -> None:
         st.error(str(err))
         return
     show_one(image, result, f"true class {truth}")
-    show_why(loaded.model, image, result[0])
+    show_why(loaded, [image])
 
 
 def upload_images(input_shape: tuple, key: str) -> list:
@@ -120,6 +117,11 @@ def show_predictions(prepared: list, predict) -> None:
     rows = results_rows([p.name for p in prepared], results, [p.notes for p in prepared])
     st.dataframe(rows, hide_index=True)
     st.download_button("Download CSV", rows_to_csv(rows), "predictions.csv", "text/csv")
+    done = Counter(p.notes for p in prepared)
+    st.caption(
+        "What was done to the images: "
+        + "; ".join(f"{note or 'nothing'} ({n} image{'s' * (n > 1)})" for note, n in done.items())
+    )
 
 
 def show_one(image: np.ndarray, result: list[dict], caption: str) -> None:
@@ -138,14 +140,22 @@ def show_one(image: np.ndarray, result: list[dict], caption: str) -> None:
         st.plotly_chart(top_k_bar(result))
 
 
-def show_why(model, image: np.ndarray, best: dict) -> None:
-    """Grad-CAM (conv models) or saliency for the predicted class, drawn over the image."""
+def show_why(loaded, images: list) -> None:
+    """Layer-CAM (conv models) or saliency for the predicted class, drawn over one of the
+    images (arrays, or prepared uploads: with several, the user picks which)."""
     if not st.checkbox("Why? (Grad-CAM for convolutional models, saliency for others)"):
         return
-    heat, method = explain(model, image[None], best["index"])
+    image = images[0]
+    if len(images) > 1:
+        names = [p.name for p in images]
+        image = images[names.index(st.selectbox("Image to explain", names, key="why-image"))]
+    image = getattr(image, "array", image)
+    best = predict_top_k(loaded, image)[0][0]
+    heat, method = explain(loaded.model, image[None], best["index"])
     st.image(
         overlay(image, heat[0]),
-        caption=f"{method} for class {best['class']}: red-yellow = most important",
+        caption=f"{METHOD_NAMES.get(method, method)} for class {best['class']}: "
+        f"red-yellow = most important",
         width=200,
         clamp=True,
     )
@@ -176,7 +186,7 @@ def render_model_file() -> None:
             st.error(str(err))
             return
         arch = (model, tuple(info.input_shape), info.num_classes, {})
-    path = _save_upload(upload.name, upload.getvalue())
+    path = save_upload(upload.name, upload.getvalue())
     try:
         info = _inspect(str(path), upload.name, arch)
     except UntrustedModelError as err:
@@ -201,20 +211,14 @@ def render_model_file() -> None:
     if prepared:
 
         def predict(x):
-            spec = Architecture(*arch) if arch else None
-            probs = predict_untrusted(path, x, upload.name, spec)[1]
-            return top_k(probs, names, k)
+            return top_k(_predict_file(str(path), upload.name, arch, x), names, k)
 
         show_predictions(prepared, predict)
+        st.caption("Why? is not offered for a model file: it never runs in the dashboard.")
 
 
-def _save_upload(name: str, data: bytes) -> Path:
-    """The upload in a private temporary folder named by its digest (kept for reruns)."""
-    digest = hashlib.sha256(data).hexdigest()[:24]
-    folder = Path(tempfile.gettempdir()) / "tflab-model-uploads" / digest
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name) or "model"
-    path = folder / safe
-    if not path.is_file():
-        path.write_bytes(data)
-    return path
+@st.cache_data(max_entries=16, show_spinner="Predicting in a separate process ...")
+def _predict_file(path: str, name: str, arch: tuple | None, images: np.ndarray) -> np.ndarray:
+    """Outputs of the model file (its folder is named by its digest) on these images; a rerun
+    with the same file and images (hashed by content) does not start the process again."""
+    return predict_untrusted(path, images, name, Architecture(*arch) if arch else None)[1]

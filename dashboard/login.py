@@ -3,7 +3,8 @@
 dashboard/app.py builds the navigation (hidden unless is_logged_in(), so the login page lists
 no pages, yet the URL keeps the page and query a link asked for), then calls require_login()
 before running the page: with login off (no [tflab_auth] settings) it does nothing; otherwise it
-shows the password form or the OpenID Connect button and stops the script until someone is
+shows the password form (wrong passwords count towards a lock-out of that user name,
+core/access/lockout.py) or the OpenID Connect button and stops the script until someone is
 logged in. The user lives in st.session_state[USER_KEY], written only here; pages ask
 current_user() and run_permission(run).
 """
@@ -18,7 +19,7 @@ from core import access
 from core.runs.store import Run
 
 USER_KEY = "tflab-user"
-WRONG = "Wrong user name or password"
+WRONG = access.WRONG
 NEEDS_AUTHLIB = (
     'mode = "oidc" needs the Authlib package on the server: '
     ".venv/bin/pip install 'Authlib>=1.3.2' (or streamlit[auth]), then restart the dashboard."
@@ -109,10 +110,14 @@ def _password_user(config: access.AuthConfig) -> str:
         submitted = st.form_submit_button("Log in", type="primary", icon=":material/login:")
     if submitted:
         name = name.strip()
-        if access.check_password(config, name, password):
+        try:  # the lock-out is checked first; a wrong password counts towards it
+            refused = access.try_login(config, name, password)
+        except access.LockoutError as err:  # fail closed: no login without the lock-out
+            refused = f"Login is not possible right now: {err}. Tell the server's admin."
+        if not refused:
             st.session_state[USER_KEY] = name
             st.rerun()
-        middle.error(WRONG)
+        middle.error(refused)
     st.stop()
 
 

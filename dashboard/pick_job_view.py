@@ -11,12 +11,11 @@ import streamlit as st
 
 from core import paths
 from core.runs import launcher
-from core.runs.store import RunStore
 from core.seismic.obspy_source import read_stream_file
 from core.seismic.pick_job import KIND, load_pick_result, pick_params
 from core.seismic.picking import PickingError, PickOptions
+from dashboard.job_follow import follow_job
 from dashboard.login import current_user
-from dashboard.queue_view import job_place
 from dashboard.widgets import get_store
 
 LONG_RECORD_S = 600.0  # longer records are picked by a worker, not by the page
@@ -64,38 +63,11 @@ def render_job_from_url(
         _new_pick_button()
         return True
     st.markdown(f"**Job {job_id}**: {job.label}")
-    if job.status in ("queued", "running"):  # poll only while it can change
-        st.fragment(_follow, run_every=1.0)(store, job_id)
-    else:
-        _follow(store, job_id)
-    outcome = store.job_outcome(job_id)
-    if outcome["status"] == "succeeded":
+    outcome = follow_job(store, job_id, "Picking", "picking job", "starting the picker ...")
+    if outcome.get("status") == "succeeded":
         _show_finished(job, outcome, synthetic, show_result)
     _new_pick_button()
     return True
-
-
-def _follow(store: RunStore, job_id: str) -> None:
-    """Place in the queue, progress or the end state; redraws the page once when it ends."""
-    store.mark_lost_runs()
-    outcome = store.job_outcome(job_id)
-    status = outcome["status"]
-    if status == "queued":
-        place = job_place(store, job_id)
-        st.info(f"Waiting in the queue: {place}", icon=":material/schedule:")
-        _cancel_button(job_id)
-    elif status == "running":
-        text = outcome["message"] or "starting the picker ..."
-        st.progress(outcome["progress"], text=f"Picking: {text}")
-        _cancel_button(job_id)
-    elif status == "failed":
-        st.error(f"The picking job failed: {outcome['error']}")
-    elif status != "succeeded":
-        st.warning(f"The picking job ended: {status}. {outcome['error'] or ''}".strip())
-    was_active = st.session_state.get(f"job-active-{job_id}")
-    st.session_state[f"job-active-{job_id}"] = status in ("queued", "running")
-    if was_active and status not in ("queued", "running"):
-        st.rerun()  # the job just ended: draw its result with the whole page
 
 
 def _show_finished(job, outcome: dict, synthetic, show_result) -> None:
@@ -114,16 +86,6 @@ def _show_finished(job, outcome: dict, synthetic, show_result) -> None:
         st.error(f"Cannot show the result of job {job.id}: {err}")
         return
     show_result(record, result, truth)
-
-
-def _cancel_button(job_id: str) -> None:
-    if st.button("Cancel", key=f"cancel-job-{job_id}", icon=":material/cancel:"):
-        try:
-            outcome = launcher.cancel(job_id, user=current_user())
-        except (PermissionError, ValueError) as err:
-            st.error(str(err))
-        else:
-            st.toast(f"Job {job_id}: {outcome}.")
 
 
 def _new_pick_button() -> None:

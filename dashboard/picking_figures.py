@@ -1,7 +1,8 @@
 """Figures of the picker's Predict view: data with P/S probabilities and picks, residuals.
 
 picking_figure: (samples, 3) data and probabilities -> rows E, N, Z and [P, S] probabilities,
-pick marks dashed, true arrivals dotted; residual_figure: pick time residuals (s) per phase.
+pick marks dashed, true arrivals dotted; residual_figure: pick time residuals (s) per phase;
+threshold_figure: precision, recall and F1 in [0, 1] against the threshold (probability).
 """
 
 from __future__ import annotations
@@ -138,5 +139,49 @@ def residual_figure(residuals: dict[str, list[float]], tolerance_s: float) -> go
         height=300,
         margin={"l": 50, "r": 10, "t": 30, "b": 40},
         title=f"Residuals of matched picks (tolerance {tolerance_s:g} s)",
+    )
+    return fig
+
+
+def threshold_figure(
+    curve: list[dict], p_threshold: float, s_threshold: float, title: str = ""
+) -> go.Figure:
+    """Precision (solid), recall (dashed) and F1 (dotted) of P and S against the threshold.
+
+    curve: core.tasks.pick_scores.threshold_curve rows; the chosen thresholds are vertical lines.
+    """
+    fig = go.Figure()
+    xs = [row["threshold"] for row in curve]
+    for phase in ("P", "S"):
+        for metric, dash in (("precision", "solid"), ("recall", "dash"), ("f1", "dot")):
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=[row[f"{phase.lower()}_{metric}"] for row in curve],
+                    mode="lines+markers",
+                    marker={"size": 4},
+                    name=f"{phase} {'F1' if metric == 'f1' else metric}",
+                    line={"color": PHASE_COLOURS[phase], "dash": dash, "width": 1.5},
+                )
+            )
+    marks = [("P", p_threshold), ("S", s_threshold)]
+    if abs(p_threshold - s_threshold) < 1e-9:  # one line, one label
+        marks = [("P and S", p_threshold)]
+    for phase, x in marks:
+        fig.add_vline(
+            x=x,
+            line={"color": PHASE_COLOURS.get(phase, "#555"), "width": 1, "dash": "longdash"},
+            annotation_text=f"{phase} {x:g}",
+            annotation_position="top left" if phase == "P" else "top right",
+        )
+    fig.update_layout(
+        title=title,
+        xaxis_title="threshold (probability)",
+        yaxis_title="precision / recall / F1",
+        yaxis_range=[0, 1.05],
+        xaxis_range=[0, 1],
+        height=340,
+        margin={"l": 50, "r": 10, "t": 50, "b": 40},
+        legend={"orientation": "v", "x": 1.02, "y": 1},
     )
     return fig

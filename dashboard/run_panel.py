@@ -9,6 +9,7 @@ from core.devices import describe as describe_devices
 from core.runs import launcher
 from core.runs.groups import group_summary
 from core.runs.store import RunStore
+from core.tasks.picker_summary import headline, is_picker_model, read_evaluation
 from dashboard.continue_view import render_continue, render_heading
 from dashboard.figures import log_scaled
 from dashboard.login import current_user, run_permission
@@ -52,16 +53,8 @@ def render_run_panel(store: RunStore, run_id: str) -> None:
     _progress_and_controls(run, batches)
     render_queue_status(store, run)  # a queued run: its place, estimated start, Cancel
     render_continue(run)
-    if run.final_metrics and not run.is_active:
-        shown = [
-            (k, run.final_metrics[k])
-            for k in HEADLINE
-            if isinstance(run.final_metrics.get(k), float)
-        ]
-        for start in range(0, len(shown), 3):
-            row = shown[start : start + 3]
-            for col, (key, value) in zip(st.columns(3), row, strict=False):
-                col.metric(key.replace("_", " "), f"{value:.4f}")
+    if not run.is_active:
+        _metric_tiles(run)
     _curves(run, figures)
     if run.group_id:
         _group(store, run.group_id)
@@ -69,16 +62,76 @@ def render_run_panel(store: RunStore, run_id: str) -> None:
         for event in store.events(run.id):
             st.text(f"[{event['level']}] {event['message']}")
         st.code(f".venv/bin/tensorboard --logdir {paths.run_dir(run.id) / 'logs'}", language="bash")
-        st.page_link(
-            page_path("train"),
-            label="Clone & tweak this run",
-            icon=":material/content_copy:",
-            query_params={"clone": run.id},
-        )
+    if st.button(
+        "Clone & tweak this run", key=f"clone-panel-{run.id}", icon=":material/content_copy:"
+    ):
+        # a button + switch_page like Compare's (a page_link's click was sometimes lost); the
+        # form fills in from ?clone= and the panel keeps showing this run
+        st.switch_page(page_path("train"), query_params={"clone": run.id, "run": run.id})
     was_active = st.session_state.get(f"active-{run.id}")
     st.session_state[f"active-{run.id}"] = run.is_active
     if was_active and not run.is_active:
         st.rerun()  # the run just ended: redraw the whole page once, then stop polling
+
+
+def _metric_tiles(run) -> None:
+    """The finished run's headline numbers: P/S F1 for pickers, accuracy/loss for the rest."""
+    if is_picker_model(run.model):
+        _picker_tiles(run)
+        return
+    if not run.final_metrics:
+        return
+    shown = [
+        (k, run.final_metrics[k]) for k in HEADLINE if isinstance(run.final_metrics.get(k), float)
+    ]
+    for start in range(0, len(shown), 3):
+        row = shown[start : start + 3]
+        for col, (key, value) in zip(st.columns(3), row, strict=False):
+            col.metric(key.replace("_", " "), f"{value:.4f}")
+
+
+def _picker_tiles(run) -> None:
+    """P and S F1 at 0.5 s and 0.1 s (precision and recall beneath) from the last validation
+    epoch, else from the run's saved evaluation; an imported run without one says so."""
+    f1 = headline(run)
+    metrics = run.final_metrics or {}
+    if f1.get("f1_source") is None:
+        st.info(
+            "No pick scores yet: this run has no validation scores (an imported model, or a "
+            "run from before pick scores). Evaluate it on the Predict page to see P and S F1.",
+            icon=":material/info:",
+        )
+        return
+    saved = f1["f1_source"] != "validation"
+    detail = read_evaluation(paths.run_dir(run.id)) if saved else {}
+    rates = {(s["phase"], s["tolerance_s"]): s for s in detail.get("scores", [])}
+    cols = st.columns(4)
+    for col, (phase, tol) in zip(
+        cols, [("P", 0.5), ("S", 0.5), ("P", 0.1), ("S", 0.1)], strict=True
+    ):
+        value = f1.get(f"{phase.lower()}_f1" + ("" if tol == 0.5 else "_0.1s"))
+        if saved:
+            found = rates.get((phase, tol), {})
+            p, r = found.get("precision"), found.get("recall")
+        else:
+            p = metrics.get(f"val_{phase.lower()}_precision_{tol:g}s")
+            r = metrics.get(f"val_{phase.lower()}_recall_{tol:g}s")
+        col.metric(
+            f"{phase} F1 at {tol:g} s",
+            "-" if value is None else f"{value:.3f}",
+            None if p is None or r is None else f"P {p:.2f} · R {r:.2f}",
+            delta_color="off",
+            delta_arrow="off",
+        )
+    where = "the validation windows (last epoch)" if not saved else f1["f1_source"]
+    losses = " · ".join(
+        f"{k.replace('_', ' ')} {metrics[k]:.4f}"
+        for k in ("loss", "val_loss")
+        if isinstance(metrics.get(k), float)
+    )
+    st.caption(
+        f"Pick scores on {where} (P precision, R recall)." + (f" {losses}." if losses else "")
+    )
 
 
 def _progress_and_controls(run, batches: list[dict]) -> None:

@@ -24,9 +24,14 @@ def _index(options: list, value, default: int = 0) -> int:
 
 
 def run_config_form(
-    base: RunConfig, pending: dict[str, AugmentationChoice] | None = None
+    base: RunConfig,
+    pending: dict[str, AugmentationChoice] | None = None,
+    form_key: str = "new_run",
 ) -> tuple[RunConfig, int] | None:
     """Draw the form; on submit return (config, k) where k > 1 asks for K-fold runs.
+
+    form_key: a new key (one per cloned run) gives fresh fields filled from `base`, so a value
+    typed earlier does not survive where the cloned run has the default.
 
     pending: the pipelines offered on the Augment page by data kind (dashboard.handover); the
     one for the chosen dataset's kind becomes the run's augmentation, its seed the augment seed
@@ -39,7 +44,7 @@ def run_config_form(
     models = {m.name: m for m in list_models()}
     names = list(models)
     checks = FieldChecks()  # range messages beside the fields, refused on Train
-    with st.form("new_run"):
+    with st.form(form_key):
         dataset = st.selectbox(
             "Dataset",
             datasets,

@@ -15,18 +15,20 @@ import streamlit as st
 
 from core.runs.artifacts import MODEL_FILE
 from core.seismic.continuous import synthetic_record
-from core.seismic.evaluation import evaluate_windows, score_continuous
+from core.seismic.evaluation import score_continuous
 from core.seismic.export import picks_to_csv, picks_to_quakeml
 from core.seismic.obspy_source import read_stream_bytes
-from core.seismic.picking import Pick, Picker, PickingError, PickOptions, find_picks
-from core.seismic.sources import list_waveform_datasets
-from core.tasks.picking import load_splits
+from core.seismic.picking import Pick, Picker, PickingError, find_picks
 from dashboard.pick_job_view import LONG_RECORD_S, render_job_from_url, saved_upload, submit_pick
-from dashboard.picking_figures import picking_figure, residual_figure
+from dashboard.pick_options_view import pick_options, threshold_chart
+from dashboard.picking_evaluate_view import render_evaluate
+from dashboard.picking_figures import picking_figure
 
 SYNTHETIC = "Built-in synthetic record"
 UPLOAD = "Upload a file"
 MAX_TABLE_ROWS = 5000
+HANDOVER = "pk-handover"  # {"name", "content"}: a file the Data page sent ("Pick this file")
+HANDOVER_NEW = "pk-handover-new"  # True once, so the radio switches to it on arrival
 
 
 def pick_rows(picks: list[Pick]) -> list[dict]:
@@ -73,8 +75,11 @@ def render_picking(run_id: str, run_dir: Path) -> None:
         st.error(str(err))
         return
     meta = picker.meta
+    trained = (
+        f"imported: {picker.dataset}" if meta.get("imported") else f"trained on `{picker.dataset}`"
+    )
     st.caption(
-        f"Phase picker **{meta.get('model', '?')}** trained on `{picker.dataset}`: windows of "
+        f"Phase picker **{meta.get('model', '?')}** ({trained}): windows of "
         f"{picker.window} samples at {picker.sampling_rate:g} Hz, labels "
         f"{meta.get('label_shape', '?')} (width {meta.get('label_width', '?')} samples)."
     )
@@ -82,25 +87,21 @@ def render_picking(run_id: str, run_dir: Path) -> None:
     with pick_tab:
         _pick_view(run_id, picker)
     with eval_tab:
-        _evaluate_view(picker)
-
-
-def _options(prefix: str) -> PickOptions:
-    a, b, c = st.columns(3)
-    p = a.slider("P threshold", 0.05, 1.0, 0.3, 0.05, key=f"{prefix}-p")
-    s = b.slider("S threshold", 0.05, 1.0, 0.3, 0.05, key=f"{prefix}-s")
-    dist = c.number_input("Min distance (s)", 0.0, 60.0, 0.5, 0.1, key=f"{prefix}-dist")
-    a, b, c = st.columns(3)
-    overlap = a.slider("Window overlap", 0.0, 0.9, 0.5, 0.05, key=f"{prefix}-overlap")
-    batch = b.select_slider("Batch size", [8, 16, 32, 64, 128, 256], 64, key=f"{prefix}-batch")
-    stacking = c.radio("Stacking", ["avg", "max"], horizontal=True, key=f"{prefix}-stack")
-    return PickOptions(p, s, float(dist), float(overlap), int(batch), stacking)
+        render_evaluate(run_id, Path(run_dir), picker)
 
 
 def _choose_records(picker):
     """(records, true picks or None, key, (job source spec, files)) from the synthetic record
     or an upload."""
-    source = st.radio("Data", [SYNTHETIC, UPLOAD], horizontal=True, key="pk-source")
+    handed = st.session_state.get(HANDOVER)  # "Pick this file" on the Data page
+    choices = [SYNTHETIC, UPLOAD]
+    if handed:
+        choices.append(f"{handed['name']} (from the Data page)")
+        if st.session_state.pop(HANDOVER_NEW, False):
+            st.session_state["pk-source"] = choices[-1]
+    source = st.radio("Data", choices, horizontal=True, key="pk-source")
+    if handed and source == choices[-1]:
+        return _records_of(picker, handed["name"], handed["content"])
     if source == SYNTHETIC:
         a, b = st.columns(2)
         minutes = int(a.number_input("Minutes", 1, 1440, 10, key="pk-minutes"))
@@ -111,19 +112,24 @@ def _choose_records(picker):
     upload = st.file_uploader("A waveform file (MiniSEED, SAC, GSE2, SEG-Y, ...)", key="pk-file")
     if upload is None:
         return None, None, None, None
-    content = upload.getvalue()
+    return _records_of(picker, upload.name, upload.getvalue())
+
+
+def _records_of(picker, name: str, content: bytes):
+    """What _choose_records returns for a file's bytes (None values after a message)."""
     try:
-        records = uploaded_input(content, upload.name, picker.sampling_rate)
+        records = uploaded_input(content, name, picker.sampling_rate)
     except ValueError as err:
         st.error(str(err))
         return None, None, None, None
-    spec = saved_upload(upload.name, content, picker.sampling_rate)
+    spec = saved_upload(name, content, picker.sampling_rate)
     return records, None, hashlib.sha256(content).hexdigest()[:16], spec
 
 
 def _pick_view(run_id: str, picker) -> None:
     def show_job_result(record, result, truth):
-        _show_result(run_id, picker, record, result, _options("pk"), truth)
+        options = pick_options("pk", run_id, picker.meta)
+        _show_result(run_id, picker, record, result, options, truth)
 
     if render_job_from_url(run_id, synthetic_input, show_job_result):  # ?job=<id>
         return
@@ -135,7 +141,9 @@ def _pick_view(run_id: str, picker) -> None:
     record = records[k]
     for note in record.notes:
         st.caption(note)
-    options = _options("pk")
+    options = pick_options("pk", run_id, picker.meta)
+    with st.expander("Precision and recall against the threshold"):
+        threshold_chart(run_id, picker.meta, options, key="pk-thresholds")
     wanted = (run_id, key, k, options.overlap, options.batch_size, options.stacking)
     state = st.session_state.get("pk-result")
     if record.duration_s > LONG_RECORD_S:  # a long record: a worker picks it, not the page
@@ -221,64 +229,3 @@ def _truth_summary(picks, truth, rate, tolerance_s: float = 0.5) -> None:
             delta_color="off",
             delta_arrow="off",
         )
-
-
-def _evaluate_view(picker) -> None:
-
-    names = list(dict.fromkeys([picker.dataset, *(i.name for i in list_waveform_datasets())]))
-    a, b = st.columns([2, 1])
-    name = a.selectbox("Labelled dataset", names, key="ev-dataset")
-    split = b.selectbox("Split", ["test", "validation", "train"], key="ev-split")
-    options = _options("ev")
-    if not st.button("Evaluate", key="ev-run"):
-        report = st.session_state.get("ev-report")
-        if not report or report[0] != (name, split, picker.dataset, repr(options)):
-            return
-        report = report[1]
-    else:
-        report = _evaluate(picker, name, split, options)
-        if report is None:
-            return
-        st.session_state["ev-report"] = ((name, split, picker.dataset, repr(options)), report)
-    st.write(f"{report.dataset}: {report.windows} windows in {report.seconds:.1f} s")
-    cols = st.columns(4)
-    for col, (phase, tol) in zip(
-        cols, [("P", 0.1), ("S", 0.1), ("P", 0.5), ("S", 0.5)], strict=True
-    ):
-        s = report.score(phase, tol)
-        col.metric(
-            f"{phase} F1 at {tol:g} s",
-            f"{s.f1:.3f}",
-            f"P {s.precision:.2f} · R {s.recall:.2f}",
-            delta_color="off",
-            delta_arrow="off",
-        )
-    st.dataframe(report.rows(), hide_index=True)
-    residuals = {p: report.score(p, 0.5).residuals_s for p in ("P", "S")}
-    st.plotly_chart(residual_figure(residuals, 0.5), key="ev-residuals")
-
-
-def _evaluate(picker, name: str, split: str, options: PickOptions):
-
-    try:
-        train, val, test, rate = load_splits(name)
-        if abs(rate - picker.sampling_rate) > 1e-6 * rate:
-            raise PickingError(
-                f"{name} is sampled at {rate:g} Hz, the model at {picker.sampling_rate:g} Hz"
-            )
-        windows = {"train": train, "validation": val, "test": test}[split]
-        bar = st.progress(0.0, text="Evaluating ...")
-        report = evaluate_windows(
-            picker.predict,
-            windows,
-            picker.window,
-            options,
-            (0.1, 0.5),
-            f"{name} ({split})",
-            lambda done, total: bar.progress(done / total, text=f"window {done} of {total}"),
-        )
-        bar.empty()
-        return report
-    except ValueError as err:
-        st.error(str(err))
-        return None

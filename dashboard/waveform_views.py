@@ -5,7 +5,8 @@ render_waveform_data(name)     one window (three components, P/S marks, labels),
 render_waveform_augment(name)  compose an augmentation pipeline, preview N variants with their
                                drawn parameters and labels; "Use for training" offers it to the
                                Train page (dashboard.handover) and returns the spec
-render_waveform_file()         open any file ObsPy reads and look at the continuous records
+render_waveform_file()         open any file ObsPy reads: its records with a filter choice, a
+                               spectrogram and "Pick this file" (to the Predict page)
 
 User errors (DatasetError, ValueError) are shown with st.error, never as a traceback.
 """
@@ -34,6 +35,7 @@ from core.seismic.stats import (
 )
 from core.seismic.waveform_augment import WAVEFORM_OPS, WaveformPipeline, preview
 from dashboard.handover import AugmentationChoice, offer, pending
+from dashboard.pick_handover import pick_this_file
 from dashboard.step_editor import step_editor
 from dashboard.waveform_figures import (
     bar_figure,
@@ -46,6 +48,7 @@ EDITOR = "wf-aug"  # the step editor's session-state prefix (its steps: "wf-aug-
 DEFAULT_STEPS = ("time_shift", "add_noise", "normalize")
 SPLITS = ("train", "validation", "test")
 TABLE_ROWS = 2000
+SPECTROGRAM_S = 1800.0  # a file's spectrogram covers at most its first 30 minutes
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the waveform dataset ...")
@@ -91,39 +94,12 @@ def render_waveform_data(dataset_name: str) -> None:
     a, b, c = st.columns([1, 1, 1])
     split = a.selectbox("Split", SPLITS, key="wf-data-split")
     wset = data.split(split)
-    index = int(b.number_input("Window", 0, len(wset) - 1, 0, key="wf-data-index"))
+    first = first_with_both(wset)
+    index = int(b.number_input("Window", 0, len(wset) - 1, first, key="wf-data-index"))
     show_labels = c.checkbox("Show label curves", value=True, key="wf-data-labels")
     window = wset.window(index)
 
-    with st.expander("Filter (ObsPy): detrend, taper, filter", expanded=False):
-        f1, f2, f3 = st.columns(3)
-        detrend = f1.selectbox("Detrend", DETREND_KINDS, index=1, key="wf-detrend")
-        taper = f2.slider("Taper (fraction each end)", 0.0, 0.2, 0.0, 0.01, key="wf-taper")
-        kind = f3.selectbox("Filter", FILTER_KINDS, index=0, key="wf-filter")
-        g1, g2, g3 = st.columns(3)
-        nyquist = window.sampling_rate / 2
-        low_default, high_default = min(1.0, 0.1 * nyquist), min(20.0, 0.9 * nyquist)
-        freqmin = g1.number_input("Low corner (Hz)", 0.001, nyquist, low_default, key="wf-fmin")
-        freqmax = g2.number_input("High corner (Hz)", 0.001, nyquist, high_default, key="wf-fmax")
-        corners = g3.slider("Corners", 1, 8, 4, key="wf-corners")
-        zerophase = st.checkbox("Zero phase", value=True, key="wf-zerophase")
-    try:
-        shown, notes = obspy_filter(
-            window.data,
-            window.sampling_rate,
-            detrend,
-            taper,
-            kind,
-            freqmin,
-            freqmax,
-            corners,
-            zerophase,
-        )
-    except ValueError as err:
-        st.error(f"Filter: {err}")
-        shown, notes = window.data, []
-    for note in notes:
-        st.caption(note)
+    shown = filtered(window.data, window.sampling_rate, "wf")
     labels = make_labels(window.samples, window.itp, window.its) if show_labels else None
     picks = {"P": [window.itp] if window.itp is not None else [], "S": []}
     picks["S"] = [window.its] if window.its is not None else []
@@ -157,6 +133,47 @@ def render_waveform_data(dataset_name: str) -> None:
         st.markdown("**This window**")
         st.dataframe(_window_meta(window, wset.meta[index] if wset.meta else {}), hide_index=True)
     _render_statistics(dataset_name, split)
+
+
+def filtered(data: np.ndarray, rate: float, prefix: str) -> np.ndarray:
+    """The "Filter (ObsPy)" expander on (samples, 3) data at `rate` Hz: the data as chosen
+    (detrend, taper, band-pass, ...), with what was done as captions; widget keys `prefix-*`."""
+    with st.expander("Filter (ObsPy): detrend, taper, filter", expanded=False):
+        f1, f2, f3 = st.columns(3)
+        detrend = f1.selectbox("Detrend", DETREND_KINDS, index=1, key=f"{prefix}-detrend")
+        taper = f2.slider("Taper (fraction each end)", 0.0, 0.2, 0.0, 0.01, key=f"{prefix}-taper")
+        kind = f3.selectbox("Filter", FILTER_KINDS, index=0, key=f"{prefix}-filter")
+        g1, g2, g3 = st.columns(3)
+        nyquist = rate / 2
+        low_default, high_default = min(1.0, 0.1 * nyquist), min(20.0, 0.9 * nyquist)
+        freqmin = g1.number_input(
+            "Low corner (Hz)", 0.001, nyquist, low_default, key=f"{prefix}-fmin"
+        )
+        freqmax = g2.number_input(
+            "High corner (Hz)", 0.001, nyquist, high_default, key=f"{prefix}-fmax"
+        )
+        corners = g3.slider("Corners", 1, 8, 4, key=f"{prefix}-corners")
+        zerophase = st.checkbox("Zero phase", value=True, key=f"{prefix}-zerophase")
+    try:
+        shown, notes = obspy_filter(
+            data, rate, detrend, taper, kind, freqmin, freqmax, corners, zerophase
+        )
+    except ValueError as err:
+        st.error(f"Filter: {err}")
+        return data
+    for note in notes:
+        st.caption(note)
+    return shown
+
+
+def first_with_both(wset) -> int:
+    """Index of the first window with a P and an S arrival (0 if none): the window shown first,
+    so a new user sees both phases."""
+    for i in range(min(len(wset), 200)):
+        w = wset.window(i)
+        if w.itp is not None and w.its is not None:
+            return i
+    return 0
 
 
 def _window_meta(window, meta: dict) -> list[dict]:
@@ -199,8 +216,9 @@ def _render_statistics(name: str, split: str) -> None:
         st.dataframe(rows, hide_index=True)
 
 
-def render_waveform_augment(dataset_name: str) -> list[dict] | None:
-    """Compose and preview a waveform pipeline; the spec when 'Use for training' is pressed."""
+def render_waveform_augment(dataset_name: str, train_page=None) -> list[dict] | None:
+    """Compose and preview a waveform pipeline; the spec when 'Use for training' is pressed
+    (then also a "Go to Train" link to `train_page`, a page registered with st.navigation)."""
     data = _load(dataset_name)
     if data is None:
         return None
@@ -225,7 +243,11 @@ def render_waveform_augment(dataset_name: str) -> list[dict] | None:
             )
         )
         variants = int(b.slider("Variants (epochs)", 1, 8, 3, key="wf-aug-variants"))
-        index = int(c.number_input("Training window", 0, len(train) - 1, 0, key="wf-aug-index"))
+        index = int(
+            c.number_input(
+                "Training window", 0, len(train) - 1, first_with_both(train), key="wf-aug-index"
+            )
+        )
         d, e = st.columns(2)
         shape = d.selectbox("Label shape", LABEL_SHAPES, key="wf-aug-shape")
         width = float(e.slider("Label width (samples)", 1, 100, 20, key="wf-aug-width"))
@@ -255,7 +277,12 @@ def render_waveform_augment(dataset_name: str) -> list[dict] | None:
         if st.button("Use for training", type="primary", key="wf-aug-use", disabled=not spec):
             labels = {"label_shape": shape, "label_width": width}  # PickingSettings keys
             offer(AugmentationChoice("waveform", spec, seed, labels))
-            st.success(f"Training will use these {len(spec)} step(s).")
+            st.success(
+                f"Training will use these {len(spec)} step(s). On Train, choose a waveform "
+                "dataset and the phasenet model."
+            )
+            if train_page is not None:
+                st.page_link(train_page, label="Go to Train", icon=":material/model_training:")
             return spec
     return None
 
@@ -304,9 +331,10 @@ def render_waveform_file() -> None:
     record = records[k]
     for note in record.notes:
         st.caption(note)
+    shown = filtered(record.data, record.sampling_rate, "wf-file")
     st.plotly_chart(
         three_component_figure(
-            record.data,
+            shown,
             record.sampling_rate,
             record.start_time,
             None,
@@ -317,3 +345,13 @@ def render_waveform_file() -> None:
         ),
         key="wf-file-figure",
     )
+    comp = st.radio("Spectrogram of", ("E", "N", "Z"), index=2, horizontal=True, key="wf-file-spec")
+    column = "ENZ".index(comp)
+    part = shown[: int(SPECTROGRAM_S * record.sampling_rate), column]
+    if len(part) < len(shown):
+        st.caption(f"Spectrogram of the first {SPECTROGRAM_S / 60:g} minutes.")
+    if np.any(part) and len(part) >= 16:
+        st.plotly_chart(spectrogram_figure(part, record.sampling_rate), key="wf-file-spectrogram")
+    else:
+        st.info(f"The {comp} component is missing in this record.")
+    pick_this_file(upload.name, upload.getvalue())

@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.runs.launcher import open_store
 from core.runs.store import Run, RunStore
+from core.tasks.picker_summary import display_dataset, headline, is_picker_model
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 
@@ -104,10 +105,15 @@ def runs_table_rows(
     runs: list[Run], with_owner: bool = False, warnings: dict[str, list[str]] | None = None
 ) -> list[dict]:
     """Rows for a runs table: id, name, (owner,) status, (check,) model, dataset, created,
-    progress, accuracy. warnings: core.runs.queries.run_warnings for these runs (adds "check")."""
+    progress, accuracy; with picker runs among them also P F1, S F1 (0.5 s) and "F1 on" (the
+    pickers' accuracy cells stay empty). warnings: core.runs.queries.run_warnings (adds "check")."""
     rows = []
+    with_f1 = any(is_picker_model(r.model) for r in runs)  # pickers: P/S F1, not accuracy
     for r in runs:
         metrics = r.final_metrics or {}
+        f1 = headline(r) if with_f1 else {}
+        if f1:
+            metrics = {}  # per-sample accuracy says nothing about a picker's picks
         owner = {"owner": owner_label(r.owner)} if with_owner else {}
         check = {} if warnings is None else {"check": health_cell(r.status, warnings.get(r.id, []))}
         rows.append(
@@ -118,11 +124,24 @@ def runs_table_rows(
                 "status": r.status,
                 **check,
                 "model": r.model,
-                "dataset": r.dataset,
+                **(f1_cells(f1) if with_f1 else {}),  # a picker's headline, where it is seen
+                "dataset": display_dataset(r.dataset) if f1 else r.dataset,
                 "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created)),
                 "epochs": f"{min(r.epoch, r.epochs)}/{r.epochs}",
                 "val accuracy": metrics.get("val_accuracy"),
                 "test accuracy": metrics.get("test_accuracy"),
+                **({"F1 on": f1_origin(f1)} if with_f1 else {}),
             }
         )
     return rows
+
+
+def f1_cells(f1: dict) -> dict:
+    """The runs-table cells of a picker's headline (core.tasks.picker_summary.headline): P and
+    S F1 at 0.5 s; where they come from is the row's last cell, "F1 on" (f1_origin)."""
+    return {"P F1": f1.get("p_f1"), "S F1": f1.get("s_f1")}
+
+
+def f1_origin(f1: dict) -> str | None:
+    """ "validation", "evaluation on ...", "none yet" (a picker without scores) or None."""
+    return f1.get("f1_source") or ("none yet" if f1 else None)

@@ -28,7 +28,7 @@ name = st.selectbox("Dataset", list(datasets))
 if datasets[name].kind == "waveform":
     from dashboard.waveform_views import render_waveform_augment
 
-    render_waveform_augment(name)
+    render_waveform_augment(name, train_page=page_path("train"))
     st.stop()
 
 from core.augment.pipeline import OPS, AugmentPipeline, preview  # noqa: E402 - TensorFlow only here

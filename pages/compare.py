@@ -25,6 +25,7 @@ from core.runs.queries import (
     run_warnings,
     search_runs,
 )
+from core.tasks.picker_summary import is_picker_model
 from dashboard.compare_figures import (
     config_frame,
     highlight_differing,
@@ -34,6 +35,7 @@ from dashboard.compare_figures import (
 from dashboard.login import current_user, run_permission
 from dashboard.widgets import get_store, owner_label, page_path, runs_table_rows
 
+PICK_METRICS = ("val_p_f1_0.5s", "val_s_f1_0.5s", "val_p_f1_0.1s", "val_s_f1_0.1s")
 LOG_AXES = ("learning_rate",)  # hyperparameters drawn on a log axis in parallel coordinates
 PAGE_SIZE = 50
 MAX_SELECTED = 20
@@ -175,9 +177,17 @@ def configs_tab(runs: list) -> None:
     st.caption(f"{len(differing)} setting(s) differ (highlighted).")
 
 
+def best_metric_choices(runs: list) -> list[str]:
+    """The "best validation metric" choices: pick F1s first when a picker is compared."""
+    image = ["val_accuracy", "val_loss", "val_mae"]
+    if any(is_picker_model(r.model) for r in runs):
+        return [*PICK_METRICS, "val_loss", *image[::2]]
+    return [*image, *PICK_METRICS]
+
+
 def hyperparameters_tab(runs: list, epochs: dict) -> None:
     differing = differing_keys([r.config for r in runs])
-    target = st.selectbox("Best validation metric", ["val_accuracy", "val_loss", "val_mae"])
+    target = st.selectbox("Best validation metric", best_metric_choices(runs))
     rows = []
     for run in runs:
         row = {k: v for k, v in flatten_config(with_defaults(run.config)).items() if k in differing}

@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.device_inventory import CACHE_S, inventory
 from dashboard.device_figures import memory_bars
+from dashboard.tab_visibility import poll_every
 from dashboard.widgets import format_seconds, get_store, page_path
 
 store = get_store()
@@ -99,4 +100,4 @@ left, right = st.columns([1, 3])
 if left.button("Refresh", icon=":material/refresh:"):
     st.session_state["devices-refresh"] = True
 auto = right.toggle(f"Refresh every {CACHE_S:.0f} s", key="devices-auto")
-st.fragment(devices_view, run_every=CACHE_S if auto else None)()
+st.fragment(devices_view, run_every=poll_every(CACHE_S if auto else None))()

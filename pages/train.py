@@ -10,10 +10,12 @@ from core.data.registry import dataset_info, list_datasets
 from core.models.registry import list_models
 from core.runs import launcher
 from core.runs.queries import run_warnings
+from core.tasks.picker_summary import clone_settings
 from dashboard.handover import pending
 from dashboard.login import current_user
 from dashboard.model_views import render_model_overview
 from dashboard.run_panel import render_run_panel
+from dashboard.tab_visibility import poll_every
 from dashboard.train_form import run_config_form
 from dashboard.widgets import get_store, runs_table_rows
 
@@ -31,11 +33,12 @@ def new_run_form() -> None:
         if source is None:
             st.warning(f"There is no run {clone_id!r} to clone.")
         else:
-            base = RunConfig.from_dict({**source.config, "k_folds": None, "fold": None})
+            base = RunConfig.from_dict(clone_settings(source.id, source.config))
             base.name = f"{source.name or source.id} (tweak)"
             st.info(f"Settings cloned from run {clone_id}: change what you like, press Train.")
     try:
-        submitted = run_config_form(base, pending())
+        form_key = f"new_run-clone-{clone_id}" if clone_id else "new_run"
+        submitted = run_config_form(base, pending(), form_key=form_key)
     except ConfigError as err:
         st.error(f"Could not start the run: {err}")
         return
@@ -111,10 +114,11 @@ with run_col:
     if selected:
         current = store.get_run(selected)
         live = current is not None and current.is_active
-        st.fragment(render_run_panel, run_every=POLL_SECONDS if live else None)(store, selected)
+        every = poll_every(POLL_SECONDS if live else None)  # no timer in a background tab
+        st.fragment(render_run_panel, run_every=every)(store, selected)
     else:
         st.info("Choose the settings and press **Train**, or pick a run below.")
 st.subheader("Recent runs")
 # Polls only while a listed run is live: a page showing finished runs costs the server nothing.
 listed_live = any(r.is_active for r in store.list_runs(limit=20))
-st.fragment(recent_runs, run_every=RECENT_POLL_SECONDS if listed_live else None)()
+st.fragment(recent_runs, run_every=poll_every(RECENT_POLL_SECONDS if listed_live else None))()

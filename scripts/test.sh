@@ -14,4 +14,6 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest "$@"
+# Two test processes (pytest-xdist), also on a 2-core CI machine: most tests wait on worker
+# processes and browsers, not on the CPU. TFLAB_TEST_PROCESSES=0 runs everything in one process.
+exec .venv/bin/python -m pytest -n "${TFLAB_TEST_PROCESSES:-2}" --dist worksteal "$@"

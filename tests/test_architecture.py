@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-HEAVY = {"tensorflow", "keras", "obspy", "scipy", "sklearn", "tensorboard"}
+HEAVY = {"tensorflow", "keras", "obspy", "scipy", "sklearn", "tensorboard", "onnx", "onnxruntime"}
 MAX_LINES = 410
 LAZY_ON_PURPOSE: dict[str, str] = {}  # file -> why its function-level imports are allowed
 

@@ -13,6 +13,12 @@ happens when the variable is unset. Experiments:
   no_backup         train_run's keras.callbacks.BackupAndRestore does nothing (cost probe).
   lean_tensorboard  keras.callbacks.TensorBoard skips its per-batch scalar calls, which are
                     no-ops when update_freq="epoch" (cost probe).
+  tf.data settings of core.data.pipeline.make_dataset (measured by bench/bench_plain_fit.py):
+  data_no_cache         no .cache() of the decoded arrays
+  data_no_prefetch      no .prefetch(AUTOTUNE)
+  data_parallel_batch   .batch(..., num_parallel_calls=AUTOTUNE)
+  data_nondeterministic options.deterministic = False
+  data_threadpool_1     options.threading.private_threadpool_size = 1
 """
 
 from __future__ import annotations
@@ -23,7 +29,14 @@ import os
 import sys
 
 PATCHES = {p.strip() for p in os.environ.get("TFLAB_BENCH_PATCHES", "").split(",") if p.strip()}
-KNOWN = {"held_connection", "flush_epoch_tail", "no_backup", "lean_tensorboard"}
+DATA_VARIANTS = {
+    "data_no_cache",
+    "data_no_prefetch",
+    "data_parallel_batch",
+    "data_nondeterministic",
+    "data_threadpool_1",
+}
+KNOWN = {"held_connection", "flush_epoch_tail", "no_backup", "lean_tensorboard"} | DATA_VARIANTS
 
 
 def _held_connection(store_module) -> None:
@@ -68,7 +81,43 @@ def _lean_tensorboard(module) -> None:
     cls.on_train_batch_end = on_train_batch_end
 
 
+def _data_settings(pipeline_module) -> None:
+    """make_dataset with the data_* variants in PATCHES (see the module docstring)."""
+    original = pipeline_module.make_dataset
+    tf = pipeline_module.tf
+    dataset = tf.data.Dataset
+
+    def make_dataset(*args, **kwargs):
+        saved = {name: getattr(dataset, name) for name in ("cache", "prefetch", "batch")}
+        if "data_no_cache" in PATCHES:
+            dataset.cache = lambda self, *a, **k: self
+        if "data_no_prefetch" in PATCHES:
+            dataset.prefetch = lambda self, *a, **k: self
+        if "data_parallel_batch" in PATCHES:
+            batch = saved["batch"]
+            dataset.batch = lambda self, size, **k: batch(
+                self, size, num_parallel_calls=tf.data.AUTOTUNE, **k
+            )
+        try:
+            out = original(*args, **kwargs)
+        finally:
+            for name, method in saved.items():
+                setattr(dataset, name, method)
+        ds, callbacks = out if isinstance(out, tuple) else (out, None)
+        options = tf.data.Options()
+        if "data_nondeterministic" in PATCHES:
+            options.deterministic = False
+        if "data_threadpool_1" in PATCHES:
+            options.threading.private_threadpool_size = 1
+        ds = ds.with_options(options)
+        return (ds, callbacks) if isinstance(out, tuple) else ds
+
+    pipeline_module.make_dataset = make_dataset
+
+
 AFTER_IMPORT = {}
+if PATCHES & DATA_VARIANTS:
+    AFTER_IMPORT["core.data.pipeline"] = _data_settings
 if "held_connection" in PATCHES:
     AFTER_IMPORT["core.runs.store"] = _held_connection
 if "flush_epoch_tail" in PATCHES:

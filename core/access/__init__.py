@@ -16,23 +16,44 @@ from core.access.config import (
     secret_names,
     secrets_path,
 )
-from core.access.passwords import PasswordError, check_password, hash_password
+from core.access.lockout import (
+    LockoutError,
+    LockoutPolicy,
+    LoginAttempts,
+    attempts_path,
+    minutes_text,
+)
+from core.access.passwords import (
+    WRONG,
+    PasswordError,
+    check_password,
+    hash_password,
+    locked_message,
+    try_login,
+)
 from core.access.permissions import RunPermissionError, authorize, may_change, who_may
 from core.access.secrets_file import list_users, remove_user, set_user
 
 __all__ = [
     "SECRETS_ENV",
     "SECTION",
+    "WRONG",
     "AccessConfigError",
     "AuthConfig",
+    "LockoutError",
+    "LockoutPolicy",
+    "LoginAttempts",
     "PasswordError",
     "RunPermissionError",
+    "attempts_path",
     "authorize",
     "check_password",
     "hash_password",
     "list_users",
     "load_config",
+    "locked_message",
     "may_change",
+    "minutes_text",
     "os_user",
     "parse_config",
     "read_secrets",
@@ -41,5 +62,6 @@ __all__ = [
     "secret_names",
     "secrets_path",
     "set_user",
+    "try_login",
     "who_may",
 ]

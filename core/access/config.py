@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core import paths
+from core.access.lockout import LockoutPolicy
 
 SECRETS_ENV = "TFLAB_SECRETS"
 SECTION = "tflab_auth"
@@ -43,11 +44,18 @@ class AuthConfig:
     admins: frozenset[str] = frozenset()
     allowed_emails: frozenset[str] = frozenset()
     provider: str = ""  # a named st.login provider ([auth.NAME]); "" uses [auth] itself
+    max_failed_logins: int = 5  # wrong passwords for one name within lockout_minutes; 0: off
+    lockout_minutes: float = 15.0  # ... then that name is locked this long
     source: str = "no secrets file"
 
     @property
     def enabled(self) -> bool:
         return self.mode != "off"
+
+    @property
+    def lockout(self) -> LockoutPolicy:
+        seconds = self.lockout_minutes * 60
+        return LockoutPolicy(self.max_failed_logins, window_s=seconds, lock_s=seconds)
 
     def is_admin(self, user: str) -> bool:
         return bool(user) and _normal(user, self.mode) in self.admins
@@ -142,6 +150,7 @@ def parse_config(section: dict, source: str, environ: Mapping[str, str]) -> Auth
     provider = values.get("provider", "")
     if not isinstance(provider, str):
         raise AccessConfigError(f"{where}: provider must be a string")
+    max_failed, lock_minutes = _lockout_settings(values, where)
     if mode == "password" and not users:
         raise AccessConfigError(
             f'{where}: mode = "password" but there are no users; '
@@ -157,8 +166,25 @@ def parse_config(section: dict, source: str, environ: Mapping[str, str]) -> Auth
         admins=frozenset(_normal(a, mode) for a in admins),
         allowed_emails=frozenset(e.lower() for e in emails),
         provider=provider,
+        max_failed_logins=max_failed,
+        lockout_minutes=lock_minutes,
         source=source,
     )
+
+
+def _lockout_settings(values: dict, where: str) -> tuple[int, float]:
+    """(max_failed_logins, lockout_minutes), checked: an int 0-1000 (0: no lock-out) and
+    minutes between 1 and 1440."""
+    failures = values.get("max_failed_logins", AuthConfig.max_failed_logins)
+    if isinstance(failures, bool) or not isinstance(failures, int) or not 0 <= failures <= 1000:
+        raise AccessConfigError(
+            f"{where}: max_failed_logins must be a whole number from 0 (no lock-out) to 1000"
+        )
+    minutes = values.get("lockout_minutes", AuthConfig.lockout_minutes)
+    number = isinstance(minutes, int | float) and not isinstance(minutes, bool)
+    if not number or not 1 <= minutes <= 1440:
+        raise AccessConfigError(f"{where}: lockout_minutes must be a number from 1 to 1440")
+    return failures, float(minutes)
 
 
 def _string_list(values: dict, key: str, where: str) -> list[str]:

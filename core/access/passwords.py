@@ -1,11 +1,15 @@
-"""Password hashes (bcrypt) and the constant-time check behind the login form."""
+"""Password hashes (bcrypt), the constant-time check behind the login form and the lock-out
+after repeated failures (core/access/lockout.py)."""
 
 from __future__ import annotations
 
 import bcrypt
 
 from core.access.config import AuthConfig
+from core.access.lockout import LoginAttempts, minutes_text
+from core.access.secrets_file import USER_NAME
 
+WRONG = "Wrong user name or password"
 MIN_CHARS = 8
 MAX_BYTES = 72  # bcrypt reads no further; longer passwords are refused, not cut silently
 # Checked against when the user name is unknown, so a wrong name costs the same bcrypt work
@@ -41,3 +45,33 @@ def check_password(config: AuthConfig, name: str, password: str) -> bool:
     except ValueError:  # a malformed hash (load_config refuses those)
         matches = False
     return matches and stored is not None and len(secret) <= MAX_BYTES
+
+
+def locked_message(name: str, seconds: float) -> str:
+    """What the form says to a locked name (a typed name that could never be a user name, e.g.
+    with markdown or spaces in it, is not repeated back)."""
+    shown = name if USER_NAME.fullmatch(name) else "this user name"
+    return (
+        f"Too many failed logins for {shown}: this user name is locked for "
+        f"{minutes_text(seconds)}. Try again later, or ask an admin to unlock it "
+        f"(python -m core users unlock {shown if shown == name else 'NAME'})."
+    )
+
+
+def try_login(
+    config: AuthConfig, name: str, password: str, attempts: LoginAttempts | None = None
+) -> str:
+    """ "" if `name` may log in with `password` now, else the one message to show: WRONG, or
+    that the name is locked (checked first; the password is then not even tried). A wrong
+    password counts towards the lock-out of that name, known or not, so the lock-out tells
+    nothing about which names exist; a right one clears the count. LockoutError if the
+    attempts file cannot be used (the caller refuses the login: fail closed)."""
+    attempts = attempts or LoginAttempts(config.lockout)
+    left = attempts.locked_for(name)
+    if left:
+        return locked_message(name, left)
+    if check_password(config, name, password):
+        attempts.clear(name)
+        return ""
+    left = attempts.record_failure(name)
+    return locked_message(name, left) if left else WRONG

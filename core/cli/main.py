@@ -31,6 +31,7 @@ from core.runs.launcher import open_store
 from core.runs.queries import run_warnings
 from core.runs.store_health import check_store
 from core.tasks.image_predict import PredictError, load_run_model, predict_top_k
+from core.tasks.picker_summary import headline
 
 # PermissionError: core.access.RunPermissionError (not your run) and unwritable files
 USER_ERRORS = (
@@ -212,7 +213,9 @@ def cmd_runs(args) -> int:
     runs = store.list_runs(limit=args.limit, status=args.status)
     if args.json:
         warnings = run_warnings(store, [r.id for r in runs])
-        _print_json([r.summary() | {"warnings": warnings.get(r.id, [])} for r in runs])
+        _print_json(
+            [r.summary() | {"warnings": warnings.get(r.id, [])} | headline(r) for r in runs]
+        )
         return 0
     if not runs:
         print(f"no runs yet in {paths.runs_dir()}")
@@ -220,6 +223,11 @@ def cmd_runs(args) -> int:
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
         acc = (r.final_metrics or {}).get("val_accuracy")
         acc_text = f"val_acc={acc:.3f}" if isinstance(acc, float) else ""
+        f1 = headline(r)  # pickers: P/S F1 at 0.5 s instead of per-sample accuracy
+        if f1:
+            acc_text = " ".join(
+                f"{k}={f1[k]:.3f}" for k in ("p_f1", "s_f1") if isinstance(f1[k], float)
+            )
         owner = r.owner or "-"
         print(
             f"{r.id}  {r.status:<11} {r.model:<6} {r.dataset:<8} {owner:<12} {created}  {acc_text}"

@@ -71,11 +71,10 @@ def cmd_evaluate(args) -> int:
     task = run_task(folder)
     if task is None:
         raise EvaluateError(f"run {args.run} has no saved model (did it finish?)")
+    if task == "picking":  # its own defaults: saved thresholds, a local dataset, the split
+        return cmd_evaluate_picking(args)
     own = read_model_meta(folder).get("dataset", "")
     split = args.split or default_split(own, args.dataset)
-    if task == "picking":
-        args.split = split
-        return cmd_evaluate_picking(args)
     report = evaluate_run(folder, args.dataset, split, progress=_progress(args))
     _show(report, args.json)
     return 0

@@ -7,6 +7,11 @@
     python -m core evaluate --run ID [--dataset NAME] [--split train|validation|test|all]
         [--tolerance 0.1 0.5] [--json]
 
+Thresholds not given are the run's saved best validation F1 ones (model.json "thresholds"), else
+0.3; the JSON says where each came from ("thresholds_from"). `evaluate` of a run whose dataset is
+not on this server (an imported model) uses a local labelled dataset and says so ("note"); its
+result is kept in the run folder (core.tasks.picker_summary) for the runs tables.
+
 User errors (unknown run, unreadable file, bad option) raise ValueError subclasses, which
 core.cli.main.main prints as `error: ...` with exit code 2.
 """
@@ -17,14 +22,14 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from core import paths
 from core.seismic.evaluation import evaluate_windows
 from core.seismic.export import picks_to_csv, picks_to_quakeml
 from core.seismic.obspy_source import read_stream_file
 from core.seismic.picking import Picker, PickingError, PickOptions, read_picking_meta
-from core.tasks.picking import LabelledWindows, load_splits
+from core.tasks.evaluate_images import default_split
+from core.tasks.pick_scores import saved_options, threshold_origin
+from core.tasks.picker_summary import evaluation_dataset, evaluation_windows, save_evaluation
 
 
 def add_seismic_commands(sub) -> None:
@@ -41,18 +46,21 @@ def add_seismic_commands(sub) -> None:
 
 def add_pick_options(p) -> None:
     d = PickOptions()
-    p.add_argument("--p-threshold", type=float, default=d.p_threshold)
-    p.add_argument("--s-threshold", type=float, default=d.s_threshold)
+    saved = "default: the run's best validation F1 threshold, else 0.3"
+    p.add_argument("--p-threshold", type=float, help=saved)
+    p.add_argument("--s-threshold", type=float, help=saved)
     p.add_argument("--min-distance", type=float, default=d.min_distance_s, help="seconds")
     p.add_argument("--overlap", type=float, default=d.overlap, help="fraction of a window, [0, 1)")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--stacking", choices=["avg", "max"], default=d.stacking)
 
 
-def _options(args) -> PickOptions:
+def _options(args, meta: dict) -> PickOptions:
+    """The command's PickOptions; thresholds not given come from the run (saved_options)."""
+    saved = saved_options(meta)
     options = PickOptions(
-        p_threshold=args.p_threshold,
-        s_threshold=args.s_threshold,
+        p_threshold=saved.p_threshold if args.p_threshold is None else args.p_threshold,
+        s_threshold=saved.s_threshold if args.s_threshold is None else args.s_threshold,
         min_distance_s=args.min_distance,
         overlap=args.overlap,
         batch_size=args.batch_size,
@@ -60,6 +68,16 @@ def _options(args) -> PickOptions:
     )
     options.validate()
     return options
+
+
+def _threshold_sources(args, meta: dict) -> dict:
+    """{"p": where the P threshold came from, "s": ...} in words (core.tasks.pick_scores)."""
+    return {
+        phase: "given on the command line"
+        if getattr(args, f"{phase}_threshold") is not None
+        else threshold_origin(meta, phase.upper())
+        for phase in ("p", "s")
+    }
 
 
 def run_folder(run_id: str) -> Path:
@@ -78,11 +96,11 @@ def load_picker(run_id: str):
 
 def cmd_pick(args) -> int:
 
-    options = _options(args)
     for out in (args.csv, args.quakeml):
         if out is not None and not out.parent.is_dir():
             raise PickingError(f"{out}: the folder {out.parent} does not exist")
     meta = read_picking_meta(run_folder(args.run))  # cheap checks before TensorFlow loads
+    options = _options(args, meta)
     records = read_stream_file(args.input, target_rate=float(meta.get("sampling_rate", 100.0)))
     picker = load_picker(args.run)
     picks, summaries = [], []
@@ -113,11 +131,15 @@ def cmd_pick(args) -> int:
                 "run": args.run,
                 "input": str(args.input),
                 "options": vars(options),
+                "thresholds_from": _threshold_sources(args, meta),
                 "records": summaries,
                 "picks": [p.to_dict() for p in picks],
             }
         )
         return 0
+    sources = _threshold_sources(args, meta)
+    print(f"P threshold {options.p_threshold:g} ({sources['p']})", file=sys.stderr)
+    print(f"S threshold {options.s_threshold:g} ({sources['s']})", file=sys.stderr)
     for s in summaries:
         print(
             f"{s['station']}: {s['samples']:,} samples at {s['sampling_rate']:g} Hz, "
@@ -133,30 +155,37 @@ def cmd_pick(args) -> int:
 
 
 def cmd_evaluate_picking(args) -> int:
-    """Score a picking run; args.split is train, validation, test or all (default test)."""
+    """Score a picking run; args.split is train, validation, test or all (default: test of
+    its own dataset, all of another). Thresholds default to the run's saved best-F1 ones; a
+    run whose dataset is not on this server (an imported one) is scored on a local dataset."""
 
-    options = _options(args)
     if not args.tolerance or min(args.tolerance) <= 0:
         raise PickingError("tolerances must be positive seconds")
+    meta = read_picking_meta(run_folder(args.run))
+    options = _options(args, meta)
+    own = str(meta.get("dataset", ""))
+    name, note = (args.dataset, "") if args.dataset else evaluation_dataset(own)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    split = args.split or default_split(own, name)
     picker = load_picker(args.run)
-    name = args.dataset or picker.dataset
-    train, val, test, rate = load_splits(name)
+    windows, rate = evaluation_windows(name, split)
     if abs(rate - picker.sampling_rate) > 1e-6 * rate:
         raise PickingError(
             f"dataset {name} is sampled at {rate:g} Hz, the model at {picker.sampling_rate:g} Hz"
         )
-    split = args.split or "test"
-    if split == "all":
-        windows = _concat_windows([train, val, test])
-    else:
-        windows = {"train": train, "validation": val, "test": test}[split]
     report = evaluate_windows(
         picker.predict, windows, picker.window, options, args.tolerance, f"{name} ({split})"
     )
+    save_evaluation(run_folder(args.run), report, own)
+    sources = _threshold_sources(args, meta)
     if args.json:
-        _print_json({"run": args.run, **report.to_dict()})
+        extra = {"thresholds_from": sources, **({"note": note} if note else {})}
+        _print_json({"run": args.run, **report.to_dict(), **extra})
         return 0
     print(f"{report.dataset}: {report.windows} windows in {report.seconds:.1f} s")
+    print(f"P threshold {options.p_threshold:g} ({sources['p']})")
+    print(f"S threshold {options.s_threshold:g} ({sources['s']})")
     print("phase  tol[s]  precision  recall     F1   TP   FP   FN  residual mean/std [s]")
     for s in report.scores:
         residual = (
@@ -169,15 +198,6 @@ def cmd_evaluate_picking(args) -> int:
             f"{s.f1:5.3f} {s.tp:4d} {s.fp:4d} {s.fn:4d}  {residual}"
         )
     return 0
-
-
-def _concat_windows(parts: list[LabelledWindows]) -> LabelledWindows:
-    """One LabelledWindows over several (their sets appended, references shifted)."""
-    sets, refs = [], []
-    for part in parts:
-        refs.append(part.refs + np.array([len(sets), 0], np.int64))
-        sets.extend(part.sets)
-    return LabelledWindows(sets, np.concatenate(refs).reshape(-1, 2))
 
 
 def _print_json(data) -> None:

@@ -1,7 +1,8 @@
-"""`python -m core users {add,list,remove}`: the password logins of the dashboard.
+"""`python -m core users {add,list,remove,unlock}`: the password logins of the dashboard.
 
 Hashes (bcrypt) go into the `[tflab_auth.users]` table of the secrets file ($TFLAB_SECRETS, else
 <checkout>/.streamlit/secrets.toml, or --secrets PATH); the rest of the file stays as it was.
+`unlock` ends a lock-out after failed logins (runs/login_attempts.sqlite, core/access/lockout.py).
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from core.access import (
     SECTION,
     AccessConfigError,
     AuthConfig,
+    LockoutPolicy,
+    LoginAttempts,
     hash_password,
     list_users,
+    minutes_text,
     parse_config,
     read_toml,
     remove_user,
@@ -28,7 +32,9 @@ from core.access import (
 
 
 def add_user_commands(sub) -> None:
-    users = sub.add_parser("users", help="password logins of the dashboard (add, list, remove)")
+    users = sub.add_parser(
+        "users", help="password logins of the dashboard (add, list, remove, unlock)"
+    )
     commands = users.add_subparsers(dest="users_command", required=True)
 
     p = commands.add_parser("add", help="add a user or change their password")
@@ -50,6 +56,10 @@ def add_user_commands(sub) -> None:
     p.add_argument("name")
     _secrets_option(p)
     p.set_defaults(func=cmd_users_remove)
+
+    p = commands.add_parser("unlock", help="end a user name's lock-out after failed logins")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_users_unlock)
 
 
 def _secrets_option(p: argparse.ArgumentParser) -> None:
@@ -75,13 +85,18 @@ def cmd_users_list(args) -> int:
     path = args.secrets or secrets_path()
     admins = _admins(path)
     names = list_users(path)
+    locked = LoginAttempts(LockoutPolicy()).locked_names()
     if args.json:
-        print(json.dumps([{"name": n, "admin": n in admins} for n in names], indent=2))
+        rows = [{"name": n, "admin": n in admins, "locked": n in locked} for n in names]
+        print(json.dumps(rows, indent=2))
     elif not names:
         print(f"no users in {path} (add one with: python -m core users add NAME)")
     else:
         for name in names:
-            print(f"{name}  (admin)" if name in admins else name)
+            marks = ["admin"] if name in admins else []
+            if name in locked:
+                marks.append(f"locked for {minutes_text(locked[name])}")
+            print(f"{name}  ({', '.join(marks)})" if marks else name)
     return 0
 
 
@@ -89,6 +104,15 @@ def cmd_users_remove(args) -> int:
     path = args.secrets or secrets_path()
     remove_user(path, args.name)
     print(f"removed user {args.name} from {path}")
+    return 0
+
+
+def cmd_users_unlock(args) -> int:
+    attempts = LoginAttempts(LockoutPolicy())
+    if attempts.clear(args.name):
+        print(f"unlocked {args.name}: failed logins forgotten ({attempts.path})")
+    else:
+        print(f"{args.name} was not locked and had no failed logins ({attempts.path})")
     return 0
 
 

@@ -6,7 +6,9 @@ refused from its config.json before Keras sees it), a SavedModel folder as a `.z
 through keras.layers.TFSMLayer; members checked for `..`, absolute paths and links; graphs with
 file or Python ops refused) and `.weights.h5` for an architecture of core.models.registry.
 Archives pass core.data.zip_limits before anything is unpacked. Inputs and outputs of `predict`
-are float32 arrays (n, *input_shape) -> (n, *output_shape).
+are float32 arrays (n, *input_shape) -> (n, *output_shape). Every call starts one process
+(~6 s, mostly TensorFlow's import): callers cache the answers (the Predict page keys them on the
+upload's digest and the images' content); uploads are kept by core.models.upload_store.
 """
 
 from __future__ import annotations

@@ -46,11 +46,13 @@ def differing_keys(configs: list[dict]) -> list[str]:
 
 
 def best_metric(epoch_rows: list[dict], metric: str) -> float | None:
-    """Best value of a metric over epochs: max for accuracies, min for losses/errors."""
+    """Best value of a metric over epochs: max for accuracies and pick scores (F1, precision,
+    recall), min for losses/errors."""
     values = [r[metric] for r in epoch_rows if isinstance(r.get(metric), (int, float))]
     if not values:
         return None
-    return max(values) if "acc" in metric else min(values)
+    higher = any(word in metric for word in ("acc", "f1", "precision", "recall"))
+    return max(values) if higher else min(values)
 
 
 def curve(epoch_rows: list[dict], metric: str, started: float | None, by: str = "epoch"):

@@ -4,23 +4,23 @@ Params: {"run_id": picker run, "source": {"synthetic": {"minutes", "seed"}} or {
 the job folder, "rate": Hz}, "record": index, "options": PickOptions fields}. The worker saves
 the stitched probabilities, (samples, 3) float32 [noise, P, S], as probabilities.npy in the job
 folder and returns {windows, seconds, sampling_rate, start_time, station, channels, notes}.
+A stop request (cancel, SIGTERM) is noticed between batches of windows: the job ends "stopped".
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 
 import numpy as np
 
+from core.runs.job_control import JobReporter
 from core.seismic.continuous import synthetic_record
 from core.seismic.obspy_source import read_stream_file
 from core.seismic.picking import Picker, PickingError, PickingResult, PickOptions
 
 KIND = "pick"
 PROBABILITIES = "probabilities.npy"
-PROGRESS_EVERY_S = 0.5
 
 
 def pick_params(run_id: str, source: dict, record: int, options: PickOptions) -> dict:
@@ -51,13 +51,12 @@ def run_pick_job(store, job_id: str, params: dict, folder: Path) -> dict:
     if not 0 <= index < len(records):
         raise PickingError(f"record {index} does not exist ({len(records)} in the source)")
     record = records[index]
-    last = [0.0]
+    report = JobReporter(store, job_id)
 
-    def progress(done: int, total: int) -> None:
-        if time.monotonic() - last[0] >= PROGRESS_EVERY_S or done == total:
-            last[0] = time.monotonic()
-            store.job_progress(job_id, done / total, f"window {done:,} of {total:,}")
+    def progress(done: int, total: int) -> None:  # raises JobStopped once a stop is requested
+        report(done, total, f"window {done:,} of {total:,}")
 
+    report.check()
     result = picker.pick_record(record, PickOptions(**params["options"]), progress)
     tmp = folder / f".{PROBABILITIES}.tmp"
     with open(tmp, "wb") as f:

@@ -267,7 +267,9 @@ class Picker:
         self.window = int(model.input_shape[1])
         self.sampling_rate = float(meta.get("sampling_rate", 100.0))
         self.dataset = str(meta.get("dataset", ""))
-        self._fast = FastPredictor(model, self.window)  # BN folded; plain Keras fallback
+        # backend from TFLAB_FAST_INFERENCE: onnx (default; BN folded, onnxruntime), tf, xla, 0
+        # (plain Keras); onnxruntime missing -> folded TF graph; unknown layers -> plain Keras
+        self._fast = FastPredictor(model, self.window)
 
     @classmethod
     def from_run(cls, run_dir: Path) -> Picker:

@@ -6,17 +6,20 @@ continuous data with the current weights (core.seismic.picking: the model's wind
 get, for phase p in {p, s} and tolerance t in {0.1s, 0.5s}:
     val_{p}_precision_{t}, val_{p}_recall_{t}, val_{p}_f1_{t}      (e.g. val_p_f1_0.5s)
 best_thresholds() searches the P and S thresholds (0.05 .. 0.95) that give the best F1 at 0.5 s
-on the same windows, from one prediction per window; saved_options(model.json) gives them back
-as PickOptions.
+on the same windows, from one prediction per window (threshold_curve: precision, recall and F1
+per threshold, saved with them); saved_options(model.json) gives them back as PickOptions and
+threshold_origin(model.json) says where a default came from.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from dataclasses import asdict
 
 import numpy as np
 
-from core.seismic.evaluation import score_picks
+from core.seismic.evaluation import EvaluationReport, score_picks
 from core.seismic.picking import PickOptions, find_picks, predict_probabilities
 
 TOLERANCES_S = (0.1, 0.5)
@@ -33,58 +36,123 @@ def metric_names() -> list[str]:
     ]
 
 
-def window_probabilities(predict, windows, model_window: int) -> list[np.ndarray]:
-    """[(samples, 3) stitched probabilities] of every window (see core.seismic.picking)."""
-    d = PickOptions()
-    return [
-        predict_probabilities(predict, windows.window(i).data, model_window, d.overlap)[0]
-        for i in range(len(windows))
-    ]
+def window_probabilities(
+    predict, windows, model_window: int, options: PickOptions | None = None, progress=None
+) -> list[np.ndarray]:
+    """[(samples, 3) stitched probabilities] of every window (see core.seismic.picking);
+    progress(done, total) after each window."""
+    d = options or PickOptions()
+    out = []
+    for i in range(len(windows)):
+        data = windows.window(i).data
+        probs, _ = predict_probabilities(
+            predict, data, model_window, d.overlap, d.batch_size, d.stacking
+        )
+        out.append(probs)
+        if progress is not None:
+            progress(i + 1, len(windows))
+    return out
+
+
+def evaluate_probabilities(
+    probs: list[np.ndarray],
+    windows,
+    rate: float,
+    options: PickOptions,
+    tolerances_s=TOLERANCES_S,
+    dataset: str = "",
+    seconds: float = 0.0,
+) -> EvaluationReport:
+    """The EvaluationReport of picks found with `options` in already predicted windows (so
+    new thresholds re-score without predicting again)."""
+    options.validate()
+    found = [find_picks(p, rate, 0.0, options) for p in probs]
+    truth = [windows.window(i) for i in range(len(windows))]
+    result = score_picks([w.itp for w in truth], [w.its for w in truth], found, rate, tolerances_s)
+    return EvaluationReport(dataset, len(windows), rate, result, asdict(options), seconds)
 
 
 def scores(probs: list[np.ndarray], windows, rate: float, options: PickOptions) -> dict:
     """{metric name: value} of picks found in `probs` with `options`."""
-    found = [find_picks(p, rate, 0.0, options) for p in probs]
-    truth = [windows.window(i) for i in range(len(windows))]
-    result = score_picks([w.itp for w in truth], [w.its for w in truth], found, rate, TOLERANCES_S)
+    report = evaluate_probabilities(probs, windows, rate, options)
     out = {}
-    for s in result:
+    for s in report.scores:
         for m in ("precision", "recall", "f1"):
             out[f"val_{s.phase.lower()}_{m}_{s.tolerance_s:g}s"] = float(getattr(s, m))
     return out
 
 
-def best_thresholds(probs: list[np.ndarray], windows, rate: float, tolerance_s: float = 0.5):
-    """{"p_threshold", "s_threshold", "p_f1", "s_f1", "tolerance_s"}: best F1 per phase (the
-    lowest such threshold on ties)."""
-    best = {"P": (-1.0, 0.3), "S": (-1.0, 0.3)}
+def threshold_curve(
+    probs: list[np.ndarray], windows, rate: float, tolerance_s: float = 0.5
+) -> list[dict]:
+    """[{"threshold", "p_precision", "p_recall", "p_f1", "s_precision", "s_recall", "s_f1"}]
+    at tolerance_s for every threshold of GRID (the same threshold for P and S)."""
+    rows = []
     for threshold in GRID:
         got = scores(
             probs, windows, rate, PickOptions(p_threshold=threshold, s_threshold=threshold)
         )
+        row = {"threshold": threshold}
+        for phase in ("p", "s"):
+            for m in ("precision", "recall", "f1"):
+                row[f"{phase}_{m}"] = round(got[f"val_{phase}_{m}_{tolerance_s:g}s"], 4)
+        rows.append(row)
+    return rows
+
+
+def best_of_curve(curve: list[dict]) -> dict:
+    """{"p_threshold", "s_threshold", "p_f1", "s_f1"}: the best F1 per phase on a
+    threshold_curve (the lowest such threshold on ties; 0.3 and F1 0 for an empty curve)."""
+    best = {"p": (-1.0, 0.3), "s": (-1.0, 0.3)}
+    for row in curve:
         for phase in best:
-            f1 = got[f"val_{phase.lower()}_f1_{tolerance_s:g}s"]
-            if f1 > best[phase][0] + 1e-12:
-                best[phase] = (f1, threshold)
+            if row[f"{phase}_f1"] > best[phase][0] + 1e-12:
+                best[phase] = (row[f"{phase}_f1"], row["threshold"])
     return {
-        "p_threshold": best["P"][1],
-        "s_threshold": best["S"][1],
-        "p_f1": round(best["P"][0], 4),
-        "s_f1": round(best["S"][0], 4),
-        "tolerance_s": tolerance_s,
-        "windows": len(windows),
+        "p_threshold": best["p"][1],
+        "s_threshold": best["s"][1],
+        "p_f1": round(max(best["p"][0], 0.0), 4),
+        "s_f1": round(max(best["s"][0], 0.0), 4),
     }
 
 
-def saved_options(meta: dict) -> PickOptions:
-    """PickOptions with the run's saved best-F1 thresholds (model.json "thresholds"), else the
-    defaults: what pick and evaluate should start from."""
+def best_thresholds(probs: list[np.ndarray], windows, rate: float, tolerance_s: float = 0.5):
+    """{"p_threshold", "s_threshold", "p_f1", "s_f1", "tolerance_s", "windows", "curve"}: best
+    F1 per phase (the lowest such threshold on ties) and the whole threshold_curve."""
+    curve = threshold_curve(probs, windows, rate, tolerance_s)
+    return {
+        **best_of_curve(curve),
+        "tolerance_s": tolerance_s,
+        "windows": len(windows),
+        "curve": curve,
+    }
+
+
+def saved_options(meta: dict, base: PickOptions | None = None) -> PickOptions:
+    """`base` (default PickOptions()) with the run's saved best-F1 thresholds (model.json
+    "thresholds") when it has them: what pick and evaluate start from."""
     saved = meta.get("thresholds") or {}
-    d = PickOptions()
-    return PickOptions(
+    d = base or PickOptions()
+    return dataclasses.replace(
+        d,
         p_threshold=float(saved.get("p_threshold", d.p_threshold)),
         s_threshold=float(saved.get("s_threshold", d.s_threshold)),
     )
+
+
+def threshold_origin(meta: dict, phase: str = "P") -> str:
+    """Where a run's default threshold for `phase` comes from, in words, e.g. "0.35, the best
+    validation F1 of this run" or "0.3, the general default (this run saved no thresholds)"."""
+    saved = meta.get("thresholds") or {}
+    key = f"{phase.lower()}_threshold"
+    if key in saved:
+        f1 = saved.get(f"{phase.lower()}_f1")
+        at = f" (F1 {f1:.3f} at {saved.get('tolerance_s', 0.5):g} s" if f1 is not None else ""
+        n = saved.get("windows")
+        at += (f" on {n} validation windows)" if n else ")") if at else ""
+        return f"{float(saved[key]):g}, the best validation F1 of this run{at}"
+    default = getattr(PickOptions(), key)
+    return f"{default:g}, the general default (this run saved no best-F1 thresholds)"
 
 
 @functools.lru_cache(maxsize=1)

@@ -203,3 +203,17 @@ class Budget:
         left = self.left()
         assert left > 0, "the browser test ran out of its time budget"
         return max(1.0, min(cap_s, left)) * 1000
+
+
+_SET_VISIBILITY = """hidden => {
+  Object.defineProperty(document, "visibilityState",
+                        {value: hidden ? "hidden" : "visible", configurable: true});
+  Object.defineProperty(document, "hidden", {value: hidden, configurable: true});
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def set_tab_hidden(page, hidden: bool) -> None:
+    """Put the page in the background (or back) the way a browser does when the user switches
+    tabs: document.visibilityState changes and a visibilitychange event fires."""
+    page.evaluate(_SET_VISIBILITY, hidden)

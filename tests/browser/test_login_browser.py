@@ -2,7 +2,10 @@
 
 The server's TFLAB_SECRETS names a file with users alice and bob. The test opens the dashboard:
 only the login form is shown (screenshot login.png); a wrong password gets "Wrong user name or
-password", the right one opens Home with "Logged in as bob" in the sidebar. Then it opens
+password", the right one opens Home with "Logged in as bob" in the sidebar. Lock-out (this
+server locks a name after 2 failures): two wrong passwords for alice in another tab lock her
+name, and then even her right password gets the lock message (screenshot login_locked.png).
+Then it opens
 /compare with three runs (alice's finished and running runs, bob's own): a new browser page is a
 new session, so the form asks again and then shows the page that was asked for. In the Manage
 tab alice's Delete, Save and Stop are disabled for bob, with a tooltip saying who may; bob's own
@@ -42,6 +45,8 @@ WHO_MAY = "Only its owner alice or an admin (root) may change this run."
 @pytest.fixture
 def server(tmp_path):
     secrets = login_settings(tmp_path / "secrets.toml", users=USERS, admins=("root",))
+    text = secrets.read_text().replace("[tflab_auth]\n", "[tflab_auth]\nmax_failed_logins = 2\n")
+    secrets.write_text(text)
     with dashboard_server(tmp_path, secrets=secrets) as running:
         yield running
 
@@ -116,6 +121,26 @@ def test_login_then_someone_elses_runs_are_read_only(server, sleeper):
             expect(sidebar.get_by_role("button", name="Log out")).to_be_visible()
             expect(page.get_by_text("Wrong user name or password")).to_have_count(0)
             budget.mark("logged in")
+
+            # ---- lock-out: two wrong passwords for alice in another tab ------------------------
+            other = new_page(browser)
+            other.goto(url, timeout=budget.ms(20))
+            expect(other.get_by_test_id("stForm")).to_be_visible(timeout=budget.ms(30))
+            log_in(other, budget, "alice", "bob-password")
+            expect(other.get_by_text("Wrong user name or password")).to_be_visible(
+                timeout=budget.ms(15)
+            )
+            log_in(other, budget, "alice", "not-hers-either")
+            locked = other.get_by_text("Too many failed logins for alice")
+            expect(locked).to_be_visible(timeout=budget.ms(15))
+            log_in(other, budget, "alice", "alice-password")  # the right one: still locked
+            other.wait_for_timeout(3000)  # a login would have opened Home by now
+            expect(locked).to_be_visible(timeout=budget.ms(15))
+            expect(locked).to_contain_text("locked for 15 more minutes")
+            expect(other.get_by_text("Latest runs")).to_have_count(0)
+            screenshot(other, "login_locked.png")
+            other.close()
+            budget.mark("lock-out checked")
 
             # ---- Compare as bob: a new page is a new session, the form asks again --------------
             page.goto(f"{url}/compare?runs={theirs},{live},{mine}", timeout=budget.ms(20))

@@ -1,16 +1,21 @@
-"""dashboard/login.py through the real entry script: login off, the password form, OpenID Connect
-(st.user seeded by AppTest), log out, a misconfiguration, and Stop/Resume for someone else's run.
+"""dashboard/login.py through the real entry script: login off, the password form, the lock-out
+after failed logins, OpenID Connect (st.user seeded by AppTest: allowed, refused, not configured,
+and the address as the owner of a run started from Train), log out, a misconfiguration, and
+Stop/Resume for someone else's run.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import access
+from core.runs import launcher
 from core.runs.store import RunStore
 from dashboard import login, run_panel
 from tests.conftest import TINY
@@ -133,6 +138,39 @@ def test_an_admin_is_marked_and_a_removed_user_is_logged_out(password_login):
     assert not on_home(at) and [w.label for w in at.text_input] == ["User name", "Password"]
 
 
+# ---- lock-out after failed logins ---------------------------------------------------------------
+def test_five_wrong_passwords_lock_the_name_across_sessions(password_login, runs_root):
+    at = start()
+    for _ in range(4):
+        assert [e.value for e in submit(at, "alice", "nope-nope").error] == [login.WRONG]
+    (error,) = submit(at, "alice", "nope-nope").error
+    locked = error.value
+    assert locked.startswith("Too many failed logins for alice: this user name is locked for 15")
+    assert "python -m core users unlock alice" in locked
+    # the right password no longer gets in: in this session, or in a new one (another tab)
+    assert [e.value for e in submit(at, "alice", "alice-password").error] == [locked]
+    other = submit(start(), "alice", "alice-password")
+    assert [e.value for e in other.error] == [locked] and not on_home(other)
+    assert (runs_root / "login_attempts.sqlite").is_file()
+    # other names are not touched; an admin's unlock lets alice in again
+    assert on_home(submit(start(), "bob", "bob-password"))
+    assert access.LoginAttempts(access.load_config().lockout).clear("alice")
+    assert on_home(submit(other, "alice", "alice-password"))
+
+
+LOCK_2_IN_3 = "max_failed_logins = 2\nlockout_minutes = 3\n"
+
+
+def test_lockout_settings_from_the_secrets_file(secrets):
+    login_settings(secrets, users={"alice": "alice-password"})
+    text = secrets.read_text().replace("[tflab_auth]\n", "[tflab_auth]\n" + LOCK_2_IN_3, 1)
+    secrets.write_text(text)
+    at = start()
+    assert [e.value for e in submit(at, "alice", "wrong-one").error] == [login.WRONG]
+    (error,) = submit(at, "alice", "wrong-two").error
+    assert "locked for 3 more minutes" in error.value
+
+
 def test_misconfigured_login_closes_the_dashboard(secrets):
     secrets.write_text('[tflab_auth]\nmode = "password"\n')
     at = start()
@@ -175,6 +213,14 @@ def test_oidc_login_button_or_what_is_missing(oidc, monkeypatch):
     assert len(at.error) == 0 and not on_home(at)
 
 
+def test_oidc_has_authlib_from_the_lock(oidc):
+    """Authlib is a dependency (requirements.lock): nothing to install by hand."""
+    assert login.authlib_installed()
+    at = start_oidc({"is_logged_in": False})
+    assert [b.label for b in at.button] == ["Log in with your organisation account"]
+    assert len(at.error) == 0
+
+
 def test_oidc_allowed_address_gets_in(oidc):
     at = start_oidc({"is_logged_in": True, "email": "ALICE@lab.org", "name": "Alice"})
     assert on_home(at)
@@ -202,6 +248,20 @@ def test_oidc_others_are_refused_and_may_log_out(oidc, user):
     assert not on_home(at) and login.USER_KEY not in at.session_state
 
 
+def test_oidc_address_owns_the_runs_it_starts(oidc, runs_root, monkeypatch):
+    monkeypatch.setattr(launcher, "_spawn", lambda store, run_id, root: None)  # no worker
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.secrets["auth"] = OIDC_AUTH
+    at.user = {"is_logged_in": True, "email": "Alice@LAB.org"}
+    at.switch_page("../pages/train.py")
+    rerun(at)
+    at.form_submit_button[0].click()
+    rerun(at)
+    (run,) = RunStore(runs_root / "runs.sqlite").list_runs()
+    assert run.owner == "alice@lab.org"
+    assert any("owner alice@lab.org" in c.value for c in at.caption)
+
+
 # ---- the run panel: Stop and Resume only for the owner or an admin ----------------------------
 def open_panel(run_id: str, user: str) -> AppTest:
     """The Train page's run panel (dashboard/run_panel.py) of one run, logged in as `user`."""
@@ -216,6 +276,8 @@ def test_stop_and_resume_are_for_the_owner(password_login, runs_root, monkeypatc
     store = RunStore(runs_root / "runs.sqlite")
     live = store.create_run(dict(TINY), owner="alice")
     store.mark_started(live, os.getpid())
+    with sqlite3.connect(store.path) as db:  # never stale, however slow the machine is
+        db.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time() + 3600, live))
     at = open_panel(live, "bob")
     assert any("owner alice" in c.value for c in at.caption)
     stop = widget(at.button, "Stop")

@@ -113,7 +113,10 @@ def test_list_and_remove(secrets, capsys, monkeypatch):
     assert code == 0 and out.splitlines() == ["alice  (admin)", "bob"]
     assert "$2b$" not in out
     code, out, _ = run_main(["users", "list", "--json"], capsys)
-    assert json.loads(out) == [{"name": "alice", "admin": True}, {"name": "bob", "admin": False}]
+    assert json.loads(out) == [
+        {"name": "alice", "admin": True, "locked": False},
+        {"name": "bob", "admin": False, "locked": False},
+    ]
     code, out, _ = run_main(["users", "remove", "bob"], capsys)
     assert code == 0 and out.strip() == f"removed user bob from {secrets}"
     assert access.list_users(secrets) == ["alice"]
