@@ -51,7 +51,7 @@ def main() -> int:
             wh.pin(wh.BROWSER_CPUS)
             meter = wh.CpuMeter(wh.server_pid(url))
             store = RunStore(runs / "runs.sqlite")
-            run_id = wh.start_run(runs, "watched")
+            run_id = wh.start_run(runs, "watched", epochs=2000)  # must outlast every phase
             per_epoch = store.get_run(run_id).steps_per_epoch
             time.sleep(3)  # past the first epoch's tracing
             idle_cpu, base_rate = window(store, run_id, meter, args.seconds)

@@ -161,22 +161,29 @@ def predict_probabilities(
     if stacking == "avg":
         acc = np.zeros((total, 3), np.float32)
         norm = np.zeros((total, 1), np.float32)
+        for start in starts:
+            norm[start : start + window] += weights
     else:
         acc = np.full((total, 3), -1.0, np.float32)  # max over window interiors
         fallback = np.full((total, 3), -1.0, np.float32)  # max over whole windows
-    views = np.lib.stride_tricks.sliding_window_view(data, window, axis=0)  # (n, 3, window)
+    # (positions, window, 3) read-only view: indexing it with starts copies a batch in one go
+    step, channel = data.strides
+    views = np.lib.stride_tricks.as_strided(
+        data, (total - window + 1, window, 3), (step, step, channel), writeable=False
+    )
     done = 0
     for first in range(0, len(starts), batch_size):
         batch_starts = starts[first : first + batch_size]
-        batch = np.ascontiguousarray(views[batch_starts].transpose(0, 2, 1))
+        batch = views[batch_starts]
         probs = np.asarray(predict(batch), np.float32)
         if probs.shape != batch.shape:
             raise PickingError(f"the model returned shape {probs.shape} for input {batch.shape}")
+        if stacking == "avg":
+            probs = probs * weights  # the whole batch at once
         for start, p in zip(batch_starts, probs, strict=True):
             part = slice(int(start), int(start) + window)
             if stacking == "avg":
-                acc[part] += weights * p
-                norm[part] += weights
+                acc[part] += p
             else:
                 np.maximum(fallback[part], p, out=fallback[part])
                 np.maximum(acc[part], np.where(inner, p, -1.0), out=acc[part])

@@ -123,7 +123,7 @@ def test_train_watch_reload_and_predict(server):
 
             # ---- it ends: status, final metrics, curves --------------------------------------
             done = re.compile(r"^succeeded · 100%")
-            expect(progress.first).to_have_text(done, timeout=budget.ms(40))
+            expect(progress.first).to_have_text(done, timeout=budget.ms(100))  # slow on busy CI
             expect(header.filter(has_text="succeeded").first).to_be_visible(timeout=budget.ms(10))
             test_accuracy = page.get_by_test_id("stMetric").filter(has_text="test accuracy")
             expect(test_accuracy).to_have_count(1, timeout=budget.ms(10))
