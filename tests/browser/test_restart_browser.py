@@ -110,7 +110,7 @@ def test_runs_survive_a_dashboard_restart_and_show_live_again(tmp_path, monkeypa
     monkeypatch.setenv("TFLAB_SECRETS", str(secrets))
     monkeypatch.setenv("TFLAB_CPU_JOBS", "2")  # the job queue runs both at once (default: 1)
     store = launcher.open_store(runs)
-    budget = Budget(TEST_BUDGET_S + 60)
+    budget = Budget(2 * TEST_BUDGET_S + 60)  # two servers, two runs; ~220 s in a busy CI
     try:
         with sync_playwright() as pw:
             browser = launch_chromium(pw, budget)
