@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data.registry import data_kind
+from core.data.root import resolve_in_data_root
 from core.data.types import DatasetError
 from core.runs import artifacts
 from core.runs.job_control import JobReporter
@@ -42,6 +43,12 @@ def evaluate_params(run_id: str, dataset: str | None, split: str) -> dict:
             raise EvaluateError(str(err)) from None
         if kind != "image":
             raise EvaluateError(f"{dataset} is not an image dataset")
+        prefix, _, path = dataset.partition(":")
+        if path and prefix != "keras":  # a folder or file: inside the data root, and there
+            try:
+                resolve_in_data_root(path, must_exist=not any(c in path for c in "*?["))
+            except DatasetError as err:
+                raise EvaluateError(str(err)) from None
     return {"run_id": run_id, "dataset": dataset or None, "split": split}
 
 

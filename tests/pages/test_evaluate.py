@@ -134,10 +134,17 @@ def test_bad_dataset_is_refused_before_a_job(runs):
     assert len(RunStore(root / "runs.sqlite").active_jobs()) == before
 
 
-def test_a_failed_job_says_why(runs, tmp_path):
+def test_a_failed_job_says_why(runs, tmp_path, monkeypatch):
     root, cls_run, _ = runs
+    monkeypatch.setenv("TFLAB_DATA_ROOT", str(tmp_path))
     at = open_evaluate(run=cls_run)
     widget(at.text_input, DATASET).input(f"folder:{tmp_path}/missing").run()
+    widget(at.button, "Evaluate").click().run()
+    (refused,) = at.error  # a folder that is not there is refused before any job is queued
+    assert "not found" in refused.value and str(tmp_path / "missing") in refused.value
+    assert not at.query_params.get("job")
+    (tmp_path / "empty").mkdir()  # there, but the worker finds no images in it
+    widget(at.text_input, DATASET).input(f"folder:{tmp_path}/empty").run()
     widget(at.button, "Evaluate").click().run()
     job = submitted(at, root, "job", "evaluate")
     assert run_queued(root, job.id)["status"] == "failed"
@@ -145,7 +152,7 @@ def test_a_failed_job_says_why(runs, tmp_path):
     assert not at.exception, at.exception
     (error,) = at.error
     assert error.value.startswith("The evaluation job failed:"), error.value
-    assert str(tmp_path / "missing") in error.value and "Error:" not in error.value
+    assert str(tmp_path / "empty") in error.value and "Error:" not in error.value
 
 
 def test_export_job_offers_a_download(runs):

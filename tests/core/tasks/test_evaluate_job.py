@@ -107,3 +107,15 @@ def test_a_cancelled_evaluation_stops_in_its_loop(runs, monkeypatch):
     assert store.cancelled == ["stop requested"]
     assert outcome["status"] == "stopped" and outcome["progress"] < 1.0
     assert not (folder / REPORT).exists() and not (folder / GALLERY_FILE).exists()
+
+
+def test_a_folder_outside_the_data_root_or_missing_is_refused_before_queueing(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("TFLAB_DATA_ROOT", str(tmp_path / "data"))
+    (tmp_path / "data" / "mine").mkdir(parents=True)
+    with pytest.raises(EvaluateError, match="outside the data root"):
+        evaluate_params("any-run", "folder:../../etc", "all")
+    with pytest.raises(EvaluateError, match="'gone' not found"):
+        evaluate_params("any-run", "folder:gone", "all")
+    assert evaluate_params("any-run", "folder:mine", "all")["dataset"] == "folder:mine"
