@@ -245,6 +245,32 @@ def machine() -> dict:
     }
 
 
+def summary(result: dict, sides: list[str], have_seisbench: bool) -> str:
+    """The ratios as plain lines (printed last, after the JSON, on stderr)."""
+    product = result["product_default"]
+    lines = [f"--- {result['hours']:g} h, {result['rounds']} rounds, medians of per-round ratios"]
+    for name in sides:
+        r = result[name]
+        line = (f"{name:11s} wall {r['wall_s']:6.2f} s  CPU {r['cpu_s']:6.2f} s  forward "
+                f"{r['forward_cpu_ms_per_window']:.2f} ms CPU / window")  # fmt: skip
+        if have_seisbench:
+            line += (f"  SeisBench / ours: wall {result[f'ratio_{name}']:.2f}x, "
+                     f"CPU {result[f'cpu_ratio_{name}']:.2f}x")  # fmt: skip
+        lines.append(line + ("  (product default)" if name == product else ""))
+    if have_seisbench:
+        sb = result["seisbench"]
+        lines.append(f"seisbench   wall {sb['wall_s']:6.2f} s  CPU {sb['cpu_s']:6.2f} s")
+        met = "MET" if result["target_met"] else "NOT met"
+        lines.append(f"target >= {TARGET:g}x in wall and CPU time for {product}: {met}")
+    for name in sides:
+        if name != "ours_plain":
+            a = result[f"agreement_{name}_vs_plain"]
+            same = "identical" if a["picks_identical"] else "DIFFERENT"
+            lines.append(f"{name} vs ours_plain: picks {same} ({a['picks'][0]}), probabilities "
+                         f"within {a['max_probability_difference']:.1e}")  # fmt: skip
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=24.0)
@@ -360,6 +386,7 @@ def main(argv=None) -> int:
     result["machine_after"] = machine()
     text = json.dumps(result, indent=2)
     print(text)
+    print(summary(result, list(sides), have_seisbench), file=sys.stderr)
     if args.out:
         args.out.write_text(text)
     return 0

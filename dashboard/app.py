@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from core import paths
 from core.runs.launcher import PARENT_CUDA_ENV
@@ -38,7 +39,10 @@ def build_navigation(visible: bool = True):
     )
 
 
-st.set_page_config(page_title="TF Lab", page_icon=":material/science:", layout="wide")
+# A local favicon: a ":material/...:" page icon is fetched from fonts.gstatic.com, which a lab
+# server without internet cannot reach (a failed request on every page load).
+FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
+st.set_page_config(page_title="TF Lab", page_icon=str(FAVICON), layout="wide")
 # The navigation comes first, so the URL keeps the page (and query) a link asked for while the
 # login form shows; with login on, nobody gets past require_login() without logging in.
 requested_page = build_navigation(visible=is_logged_in())

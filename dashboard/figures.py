@@ -1,4 +1,7 @@
-"""Plotly figure builders: arrays and rows in, figures out (testable without a browser)."""
+"""Plotly figure builders: arrays and rows in, figures out (testable without a browser).
+
+metric_curves: one metric against epochs (x in epochs); pick_f1_curves: a picker's P and S F1 on
+its validation windows per epoch (y in [0, 1]); top_k_bar: class probabilities."""
 
 from __future__ import annotations
 
@@ -41,15 +44,7 @@ def metric_curves(
     ):
         points = [r for r in epoch_rows if r.get(key) is not None]
         if points:
-            fig.add_trace(
-                go.Scatter(
-                    x=[r["epoch"] + 1 for r in points],
-                    y=[r[key] for r in points],
-                    mode="lines+markers",
-                    name=label,
-                    line={"color": colour, "width": 2},
-                )
-            )
+            fig.add_trace(_epoch_trace(points, key, label, {"color": colour, "width": 2}))
     if metric == "learning_rate":
         fig.update_yaxes(rangemode="tozero", exponentformat="e")
     fig.update_layout(
@@ -61,6 +56,40 @@ def metric_curves(
         legend={"orientation": "h", "y": -0.25},
     )
     return log_scaled(fig) if log_y else fig
+
+
+PICK_F1_CURVES = (  # (epoch metric, label, colour, dash): 0.5 s solid, 0.1 s dotted
+    ("val_p_f1_0.5s", "P F1 at 0.5 s", TRAIN_COLOUR, "solid"),
+    ("val_s_f1_0.5s", "S F1 at 0.5 s", VAL_COLOUR, "solid"),
+    ("val_p_f1_0.1s", "P F1 at 0.1 s", TRAIN_COLOUR, "dot"),
+    ("val_s_f1_0.1s", "S F1 at 0.1 s", VAL_COLOUR, "dot"),
+)
+PICK_F1_TITLE = "P and S F1 (validation windows)"
+
+
+def pick_f1_curves(epoch_rows: list[dict]) -> go.Figure | None:
+    """A picker's P and S F1 on its validation windows against epochs (1-based), 0.5 s tolerance
+    solid and 0.1 s dotted, y fixed to [0, 1]; None when no epoch row has any of them.
+
+    epoch_rows: dicts with epoch (0-based) and val_{p,s}_f1_{0.5,0.1}s (core.tasks.pick_scores).
+    """
+    fig = go.Figure()
+    for key, label, colour, dash in PICK_F1_CURVES:
+        points = [r for r in epoch_rows if isinstance(r.get(key), (int, float))]
+        if points:
+            line = {"color": colour, "width": 2, "dash": dash}
+            fig.add_trace(_epoch_trace(points, key, label, line))
+    if not fig.data:
+        return None
+    fig.update_layout(
+        title=PICK_F1_TITLE,
+        xaxis_title="epoch",
+        yaxis={"title": "F1", "range": [0, 1]},
+        height=320,
+        margin={"l": 40, "r": 10, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
 
 
 def log_scaled(fig: go.Figure) -> go.Figure:
@@ -92,3 +121,14 @@ def top_k_bar(top_k: list[dict]) -> go.Figure:
         margin={"l": 40, "r": 10, "t": 20, "b": 40},
     )
     return fig
+
+
+def _epoch_trace(points: list[dict], key: str, label: str, line: dict) -> go.Scatter:
+    """One epoch curve: x = epoch + 1 (1-based), y = points' `key`."""
+    return go.Scatter(
+        x=[r["epoch"] + 1 for r in points],
+        y=[r[key] for r in points],
+        mode="lines+markers",
+        name=label,
+        line=line,
+    )

@@ -12,7 +12,7 @@ from core import paths
 from core.config import RunConfig
 from core.runs.artifacts import run_task
 from core.runs.queries import runs_with_models
-from dashboard.widgets import get_store
+from dashboard.widgets import get_store, run_choice_label
 
 NONE = ""
 
@@ -20,11 +20,7 @@ NONE = ""
 def picker_runs() -> dict[str, str]:
     """{run id: label} of the finished picking runs, newest first."""
     runs = runs_with_models(get_store(), paths.runs_dir())
-    return {
-        r.id: f"{r.id} · {r.model} on {r.dataset}" + (f" · {r.name}" if r.name else "")
-        for r in runs
-        if run_task(paths.run_dir(r.id)) == "picking"
-    }
+    return {r.id: run_choice_label(r) for r in runs if run_task(paths.run_dir(r.id)) == "picking"}
 
 
 def init_from_field(base: RunConfig) -> dict:

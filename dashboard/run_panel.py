@@ -59,8 +59,9 @@ def render_run_panel(store: RunStore, run_id: str) -> None:
     if run.group_id:
         _group(store, run.group_id)
     with st.expander("Events, files and TensorBoard"):
-        for event in store.events(run.id):
-            st.text(f"[{event['level']}] {event['message']}")
+        events = store.events(run.id)  # one element, not one per event: less to re-render
+        if events:
+            st.text("\n".join(f"[{e['level']}] {e['message']}" for e in events))
         st.code(f".venv/bin/tensorboard --logdir {paths.run_dir(run.id) / 'logs'}", language="bash")
     if st.button(
         "Clone & tweak this run", key=f"clone-panel-{run.id}", icon=":material/content_copy:"
@@ -182,6 +183,8 @@ def _progress_and_controls(run, batches: list[dict]) -> None:
 
 
 def _curves(run, figures: dict) -> None:
+    """Two charts a row, in dashboard.run_watch's order (a picker's P/S F1 first, its per-sample
+    accuracy last)."""
     names = list(figures)
     if not names:
         if run.is_active and (run.status != "queued" or run.claimed):  # else its queue place

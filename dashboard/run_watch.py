@@ -4,11 +4,20 @@ version for every viewer of this dashboard process.
 A live run panel reruns every second. Each rerun reads the run's row (one primary-key query, the
 version) and, only when the version moved, the batch rows added since the last read (steps >
 the last one seen); figures are rebuilt at most every MIN_REBUILD_S per run and shared by all
-sessions, so ten tabs on one run cost one build, not ten. Points per curve: <= MAX_POINTS.
+sessions, so ten tabs on one run cost one build, not ten.
+
+What the browser redraws (a changed plotly figure costs its tab tens of ms of renderer CPU on a
+machine without GPU; bench/bench_tab_render.py): while the run is live only LIVE_CURVE (the
+loss) follows every new batch; the other batch charts are rebuilt at most every SECONDARY_S
+seconds and re-sent unchanged in between (the browser does not redraw an unchanged figure); a
+picker's F1 chart changes once per epoch. Points per curve: <= LIVE_POINTS while live,
+<= MAX_POINTS once the run ended (the newest point is always kept). Picker runs
+(core.tasks.picker_summary.is_picker_model) get PICK_F1 first and per-sample accuracy last.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,12 +26,17 @@ import numpy as np
 import plotly.graph_objects as go
 
 from core.runs.store import Run, RunStore
-from dashboard.figures import metric_curves
+from core.tasks.picker_summary import is_picker_model
+from dashboard.figures import metric_curves, pick_f1_curves
 
 BATCH_TRACE = "train (batch)"  # the name metric_curves gives the per-batch trace
 CURVES = ("loss", "accuracy", "mae", "learning_rate", "grad_norm")
-MAX_POINTS = 1000  # per curve; the newest point is always kept
+MAX_POINTS = 1000  # per curve of a run that ended; the newest point is always kept
+LIVE_POINTS = int(os.environ.get("TFLAB_LIVE_POINTS", 300))  # per curve while the run is live
+LIVE_CURVE = "loss"  # the one chart that follows every batch while the run is live
+SECONDARY_S = float(os.environ.get("TFLAB_LIVE_SECONDARY_S", 5))  # the other charts' cadence, s
 MIN_REBUILD_S = 0.3  # a version newer than this is drawn at the next poll, not at once
+PICK_F1 = "pick_f1"  # figures' key of a picker's F1 chart (dashboard.figures.pick_f1_curves)
 
 
 def run_version(run: Run) -> tuple:
@@ -45,6 +59,7 @@ class _Watch:
     epochs: list[dict] = field(default_factory=list)
     epoch_key: tuple | None = None
     figures: dict = field(default_factory=dict)  # metric name -> plotly Figure
+    secondary_at: float = float("-inf")  # when the charts other than LIVE_CURVE were built
     templates: dict = field(default_factory=dict)  # metric -> metric_curves(...).to_dict()
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -70,10 +85,10 @@ def curves(store: RunStore, run: Run, now: float | None = None) -> tuple[list[di
         fresh = watch.version == version
         recent = run.is_active and now - watch.built_at < MIN_REBUILD_S
         if watch.version is None or not (fresh or recent):
-            _refresh(store, run, watch)
+            _refresh(store, run, watch, now)
             watch.version = version
             watch.built_at = now
-        return _thin(watch.rows), watch.figures
+        return _thin(watch.rows, _points(run)), watch.figures
 
 
 def forget(store: RunStore, run_id: str) -> None:
@@ -81,7 +96,11 @@ def forget(store: RunStore, run_id: str) -> None:
         _WATCHES.pop((str(store.path), run_id), None)
 
 
-def _refresh(store: RunStore, run: Run, watch: _Watch) -> None:
+def _points(run: Run) -> int:
+    return LIVE_POINTS if run.is_active else MAX_POINTS
+
+
+def _refresh(store: RunStore, run: Run, watch: _Watch, now: float) -> None:
     last = watch.rows[-1]["global_step"] if watch.rows else -1
     new = store.batch_metrics(run.id, after_step=last, max_points=10**9)
     if last >= 0 and new and new[0]["global_step"] <= last:  # cannot happen; be safe
@@ -92,14 +111,27 @@ def _refresh(store: RunStore, run: Run, watch: _Watch) -> None:
     else:
         watch.rows.extend(new)
     epoch_key = (run.epoch, run.status, run.steps_per_epoch)
-    if epoch_key != watch.epoch_key:
+    new_epoch = epoch_key != watch.epoch_key
+    if new_epoch:
         watch.epochs = store.epoch_metrics(run.id)
         watch.epoch_key = epoch_key
         watch.templates = {}
-    rows = _thin(watch.rows)
+    rows = _thin(watch.rows, _points(run))
     names = [m for m in CURVES if any(r.get(m) is not None for r in rows + watch.epochs)]
+    picker = is_picker_model(run.model)
+    if picker and "accuracy" in names:  # per-sample accuracy is no headline for a picker
+        names = [m for m in names if m != "accuracy"] + ["accuracy"]
+    secondary = new_epoch or not run.is_active or now - watch.secondary_at >= SECONDARY_S
+    if secondary:
+        watch.secondary_at = now
     figures = {}
+    f1 = pick_f1_curves(watch.epochs) if picker and new_epoch else watch.figures.get(PICK_F1)
+    if picker and f1 is not None:
+        figures[PICK_F1] = f1
     for metric in names:
+        if metric != LIVE_CURVE and not secondary and metric in watch.figures:
+            figures[metric] = watch.figures[metric]  # the same object: the browser skips it
+            continue
         points = [r for r in rows if r.get(metric) is not None]
         if metric not in watch.templates or (points and not _has_batch_trace(watch, metric)):
             # layout and epoch traces from metric_curves (plotly validates: ~8 ms), once per

@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.runs.launcher import open_store
 from core.runs.store import Run, RunStore
+from core.seismic.phasenet_import import DATASET as PUBLISHED_PHASENET
 from core.tasks.picker_summary import display_dataset, headline, is_picker_model
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
@@ -99,6 +100,16 @@ def format_seconds(seconds: float | None) -> str:
 def owner_label(owner: str) -> str:
     """How a run's owner reads on screen ("" is a run from before owners were recorded)."""
     return owner or "nobody (older run)"
+
+
+IMPORTED_MODELS = {PUBLISHED_PHASENET: "PhaseNet 2019 (published, imported)"}  # by run dataset
+
+
+def run_choice_label(run: Run) -> str:
+    """How a run reads in a run choice: "ID · model on dataset · name" for a trained run,
+    "ID · PhaseNet 2019 (published, imported) · name" for an imported one."""
+    what = IMPORTED_MODELS.get(run.dataset) or f"{run.model} on {run.dataset}"
+    return f"{run.id} · {what}" + (f" · {run.name}" if run.name else "")
 
 
 def runs_table_rows(

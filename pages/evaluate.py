@@ -17,7 +17,7 @@ from dashboard.evaluate_job_view import (
     url_job,
 )
 from dashboard.export_view import render_export
-from dashboard.widgets import get_store, page_path
+from dashboard.widgets import get_store, page_path, run_choice_label
 
 st.title("Evaluate")
 runs = [
@@ -30,9 +30,7 @@ if not runs:
     st.page_link(page_path("train"), label="Go to Train", icon=":material/model_training:")
     st.stop()
 
-labels = {
-    r.id: f"{r.id} · {r.model} on {r.dataset}" + (f" · {r.name}" if r.name else "") for r in runs
-}
+labels = {r.id: run_choice_label(r) for r in runs}
 job = url_job()  # a refresh or a shared link: the job's run, dataset and split
 wanted = job.params.get("run_id") if job else st.query_params.get("run")
 run_id = st.selectbox(

@@ -10,7 +10,7 @@ from dashboard.classification_view import render_classification, render_model_fi
 from dashboard.import_view import render_import
 from dashboard.reconstruction_view import render_reconstruction
 from dashboard.waveform_predict import render_picking
-from dashboard.widgets import get_store, page_path
+from dashboard.widgets import get_store, page_path, run_choice_label
 
 TASK_VIEWS = {  # the Predict view of each task: render(run_id, run_dir)
     "classification": render_classification,
@@ -31,9 +31,7 @@ if not runs:
     st.page_link(page_path("train"), label="Go to Train", icon=":material/model_training:")
     st.stop()
 
-labels = {
-    r.id: f"{r.id} · {r.model} on {r.dataset}" + (f" · {r.name}" if r.name else "") for r in runs
-}
+labels = {r.id: run_choice_label(r) for r in runs}
 wanted = st.query_params.get("run")
 default = list(labels).index(wanted) if wanted in labels else 0
 run_id = st.selectbox("Run", list(labels), index=default, format_func=labels.get)

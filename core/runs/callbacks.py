@@ -1,8 +1,14 @@
-"""Keras callbacks that connect a training run to the run store: metrics stream and stop flag."""
+"""Keras callbacks that connect a training run to the run store (metrics stream, stop flag) and
+the run's lean resume checkpoint and TensorBoard logs.
+
+Times are seconds (time.time() for stored wall times, time.monotonic() for intervals); metric
+values are plain floats (NaN/Inf stored as None).
+"""
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import keras
@@ -10,12 +16,20 @@ import keras
 from core.runs.optimization import current_learning_rate
 from core.runs.store import RunStore
 
+BACKUP_COST_SHARE = 0.02  # resume checkpoints may take at most this share of training time ...
+BACKUP_MAX_INTERVAL_S = 60.0  # ... but one is written at least this often (at an epoch end)
+
 
 class StoreCallback(keras.callbacks.Callback):
-    """Writes per-batch and per-epoch metrics to the store and honours its stop flag.
+    """Streams every batch's metrics and each epoch's to the store and honours its stop flag.
 
-    Batch rows are buffered and written at most every `flush_every_s` seconds (one transaction),
-    so a metric is readable well under a second after its batch ends without slowing training.
+    The training thread only appends a row per batch; a writer thread writes the rows (one
+    transaction) every `flush_every_s` seconds and at once after an epoch's last batch, and
+    reads the stop flag every `stop_check_every_s`, so neither SQLite nor the disk ever stalls
+    a training step. Epoch ends write synchronously: an epoch's batch rows and its epoch row
+    are in the store before the next callback (the resume checkpoint) runs. A failed write is
+    raised on the training thread at the next batch or epoch end. Call close() after fit (also
+    when fit raised): it writes what is left and ends the writer.
     """
 
     def __init__(
@@ -25,6 +39,7 @@ class StoreCallback(keras.callbacks.Callback):
         steps_per_epoch: int,
         flush_every_s: float = 0.2,
         stop_check_every_s: float = 0.5,
+        lr_per_step: bool = True,
     ):
         super().__init__()
         self.store = store
@@ -32,12 +47,25 @@ class StoreCallback(keras.callbacks.Callback):
         self.steps_per_epoch = steps_per_epoch
         self.flush_every_s = flush_every_s
         self.stop_check_every_s = stop_check_every_s
-        self._buffer: list[tuple[int, int, float, dict]] = []
+        self.lr_per_step = lr_per_step  # False: the rate changes only between epochs (cached)
+        self.stopped_by_user = False
         self._epoch = 0
         self._first_epoch: int | None = None
-        self._last_flush = 0.0
-        self._last_stop_check = 0.0
-        self.stopped_by_user = False
+        self._lr: float | None = None
+        self._pending: list[tuple[int, int, float, dict]] = []
+        self._progress: tuple[int, int] | None = None  # (epoch, step in epoch) not yet written
+        self._lock = threading.Lock()  # guards _pending and _progress
+        self._write_lock = threading.Lock()  # one write at a time, in order
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._stop_seen = threading.Event()
+        self._error: BaseException | None = None
+        self._writer: threading.Thread | None = None
+
+    def on_train_begin(self, logs=None):
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_loop, daemon=True, name="metrics")
+            self._writer.start()
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._first_epoch is None:
@@ -49,39 +77,126 @@ class StoreCallback(keras.callbacks.Callback):
                 steps = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
                 self.store.add_event(self.run_id, f"optimizer state restored at step {steps}")
         self._epoch = epoch
+        self._lr = None if self.lr_per_step else current_learning_rate(self.model.optimizer)
         self.store.set_progress(self.run_id, epoch, 0, self.steps_per_epoch)
 
     def on_train_batch_end(self, batch, logs=None):
-        now = time.time()
-        step = self._epoch * self.steps_per_epoch + batch + 1
+        self._raise_writer_error()
         values = _floats(logs)
-        values["learning_rate"] = current_learning_rate(self.model.optimizer)
-        self._buffer.append((step, self._epoch, now, values))
-        if now - self._last_flush >= self.flush_every_s or batch + 1 == self.steps_per_epoch:
-            self._flush(batch + 1)
-        if now - self._last_stop_check >= self.stop_check_every_s:
-            self._last_stop_check = now
-            if self.store.stop_requested(self.run_id):
-                self.stopped_by_user = True
-                self.model.stop_training = True
+        values["learning_rate"] = (
+            self._lr if self._lr is not None else current_learning_rate(self.model.optimizer)
+        )
+        row = (self._epoch * self.steps_per_epoch + batch + 1, self._epoch, time.time(), values)
+        with self._lock:
+            self._pending.append(row)
+            self._progress = (self._epoch, batch + 1)
+        if batch + 1 == self.steps_per_epoch:
+            self._wake.set()  # the epoch's tail is readable during validation, not after it
+        if self._stop_seen.is_set() and not self.stopped_by_user:
+            self.stopped_by_user = True
+            self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
-        self._flush(self.steps_per_epoch)
+        self._write_pending()
+        self._raise_writer_error()
         values = _floats(logs)
         values["learning_rate"] = current_learning_rate(self.model.optimizer)
         self.store.add_epoch_metrics(self.run_id, epoch, values)
         self.store.set_progress(self.run_id, epoch + 1, 0, self.steps_per_epoch)
 
     def on_train_end(self, logs=None):
-        self._flush(None)
+        self.close()
 
-    def _flush(self, step_in_epoch: int | None) -> None:
-        if self._buffer:
-            self.store.add_batch_metrics(self.run_id, self._buffer)
-            self._buffer = []
-        if step_in_epoch is not None:
-            self.store.set_progress(self.run_id, self._epoch, step_in_epoch, self.steps_per_epoch)
-        self._last_flush = time.time()
+    def close(self, raise_errors: bool = True) -> None:
+        """End the writer thread and write every row still pending (idempotent); with
+        raise_errors=False (fit already failed) a failed write is dropped, not raised."""
+        self._closing.set()
+        self._wake.set()
+        if self._writer is not None:
+            self._writer.join(timeout=60)
+        try:
+            self._write_pending()
+            self._raise_writer_error()
+        except BaseException:
+            if raise_errors:
+                raise
+
+    def _write_loop(self) -> None:
+        last_stop_check = 0.0
+        while not self._closing.is_set():
+            self._wake.wait(self.flush_every_s)
+            self._wake.clear()
+            try:
+                self._write_pending()
+                now = time.monotonic()
+                if now - last_stop_check >= self.stop_check_every_s:
+                    last_stop_check = now
+                    if self.store.stop_requested(self.run_id):
+                        self._stop_seen.set()
+            except BaseException as err:  # noqa: BLE001 - raised on the training thread
+                self._error = err
+                return
+
+    def _write_pending(self) -> None:
+        with self._write_lock:
+            with self._lock:
+                rows, self._pending = self._pending, []
+                progress, self._progress = self._progress, None
+            if rows:
+                self.store.add_batch_metrics(self.run_id, rows)
+            if progress is not None:
+                self.store.set_progress(self.run_id, *progress, self.steps_per_epoch)
+
+    def _raise_writer_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+
+class EpochBackup(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore that writes its resume checkpoint after the first epoch, then at an
+    epoch end only once `1 / cost_share` times the last write's duration has passed (at most
+    `max_interval_s`), so short epochs do not spend a tenth of their time saving. A kill
+    resumes from the last checkpoint written: at most max(one epoch, max_interval_s) is redone.
+    """
+
+    def __init__(
+        self,
+        backup_dir: str,
+        cost_share: float = BACKUP_COST_SHARE,
+        max_interval_s: float = BACKUP_MAX_INTERVAL_S,
+        clock=time.monotonic,
+        **kwargs,
+    ):
+        super().__init__(backup_dir, **kwargs)
+        self.cost_share = cost_share
+        self.max_interval_s = max_interval_s
+        self.clock = clock
+        self._next_save: float | None = None  # clock time after which the next epoch end saves
+
+    def on_epoch_end(self, epoch, logs=None):
+        started = self.clock()
+        if self._next_save is not None and started < self._next_save:
+            return
+        super().on_epoch_end(epoch, logs)  # records epoch + 1 as where a resume starts
+        cost = self.clock() - started
+        wait = cost / self.cost_share if self.cost_share > 0 else 0.0
+        self._next_save = started + cost + min(self.max_interval_s, wait)
+
+
+class EpochTensorBoard(keras.callbacks.TensorBoard):
+    """TensorBoard with update_freq="epoch" (its default) minus Keras' per-batch work: with no
+    batch-level writer, TensorBoard.on_train_batch_end only makes no-op summary calls (about
+    1 ms per batch on a 2-core CPU). Batch-level logging or profiling keep the stock hook."""
+
+    def __init__(self, log_dir: str, profile_batch=0, **kwargs):
+        super().__init__(log_dir, profile_batch=profile_batch, **kwargs)
+        self._batch_hook = bool(profile_batch) or self.write_steps_per_second
+        self._batch_hook = self._batch_hook or self.update_freq != "epoch"
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._batch_hook:
+            super().on_train_batch_end(batch, logs)
 
 
 def _floats(logs: dict | None) -> dict[str, float]:

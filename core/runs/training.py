@@ -50,7 +50,7 @@ def _fit_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) -> 
     import keras
     import tensorflow as tf
 
-    from core.runs.callbacks import StoreCallback
+    from core.runs import callbacks as run_callbacks
     from core.runs.trainer_model import GradNormTrainer
 
     keras.utils.set_random_seed(config.seed)
@@ -93,7 +93,11 @@ def _fit_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) -> 
             run_id,
             f"starting from run {continued[0]}'s checkpoint at optimizer step {continued[1]}",
         )
-    streamer = StoreCallback(store, run_id, task.steps_per_epoch)
+    # a rate that changes only between epochs (constant, plateau) is read once per epoch
+    lr_per_step = config.lr_schedule in ("exponential", "cosine")
+    streamer = run_callbacks.StoreCallback(
+        store, run_id, task.steps_per_epoch, lr_per_step=lr_per_step
+    )
     classes = task.meta.get("class_names") if task.meta.get("task") == "classification" else None
     health = RunHealth(store, run_id, task.steps_per_epoch, len(classes) if classes else None)
     callbacks = [
@@ -101,10 +105,11 @@ def _fit_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) -> 
         *training_callbacks(config),
         streamer,
         health,  # after the streamer: a NaN batch is in the store before the run stops
-        keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
+        run_callbacks.EpochTensorBoard(str(run_dir / "logs"), write_graph=False),
         # last: an epoch is in the store before its resume checkpoint exists, so a kill in
-        # between repeats the epoch instead of losing its metrics
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
+        # between repeats the epoch instead of losing its metrics. Written after the first
+        # epoch, then at most ~2 % of the training time (see EpochBackup)
+        run_callbacks.EpochBackup(str(run_dir / "backup"), double_checkpoint=True),
     ]
     store.add_event(
         run_id,
@@ -112,15 +117,19 @@ def _fit_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) -> 
         f"{task.train_examples} examples, {task.steps_per_epoch} steps per epoch, "
         f"optimizer {config.optimizer}, schedule {config.lr_schedule}",
     )
-    trainer.fit(
-        task.train_ds,
-        validation_data=task.val_ds,
-        epochs=config.epochs,
-        callbacks=callbacks,
-        class_weight=task.class_weight,
-        verbose=0,
-        shuffle=False,
-    )
+    try:
+        trainer.fit(
+            task.train_ds,
+            validation_data=task.val_ds,
+            epochs=config.epochs,
+            callbacks=callbacks,
+            class_weight=task.class_weight,
+            verbose=0,
+            shuffle=False,
+        )
+    except BaseException:  # the rows of the batches that ran are kept; fit's error wins
+        streamer.close(raise_errors=False)
+        raise
     health.raise_if_fatal()  # NaN/Inf loss: the run fails with health.fatal as its message
     if config.ema_momentum:
         trainer.optimizer.finalize_variable_values(trainer.trainable_variables)  # use EMA weights

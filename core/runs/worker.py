@@ -11,17 +11,15 @@ import argparse
 import errno
 import os
 import signal
-import threading
 import traceback
 from pathlib import Path
 
 from core.config import RunConfig
+from core.runs.job_control import heartbeat
 from core.runs.oom import out_of_memory_message
 from core.runs.run_health import TrainingDiverged
 from core.runs.store import RunStore
 from core.runs.training import train_run
-
-HEARTBEAT_EVERY_S = 1.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,8 +40,7 @@ def run_worker(store: RunStore, run_id: str, run_dir: Path) -> int:
         return 2
     keeper = store.keep_open()  # makes each metrics flush cheap (see RunStore.keep_open)
     store.mark_started(run_id, os.getpid())
-    done = threading.Event()
-    threading.Thread(target=_beat, args=(store, run_id, done), daemon=True).start()
+    done = heartbeat(lambda: store.beat(run_id))  # every second, in a daemon thread
     signal.signal(signal.SIGTERM, lambda *_: store.request_stop(run_id))
     try:
         metrics = train_run(RunConfig.from_dict(run.config), store, run_id, run_dir)
@@ -83,14 +80,6 @@ def failure_message(err: BaseException, run_dir: Path) -> str:
             "or not writable by the dashboard's user. The previous model file is unchanged."
         )
     return f"{type(err).__name__}: {err}".strip()
-
-
-def _beat(store: RunStore, run_id: str, done: threading.Event) -> None:
-    while not done.wait(HEARTBEAT_EVERY_S):
-        try:
-            store.beat(run_id)
-        except Exception:  # noqa: BLE001 - a busy store must not kill the heartbeat
-            pass
 
 
 if __name__ == "__main__":

@@ -12,13 +12,16 @@ interior dominates (a network's output is least reliable near the window edges, 
 context), while a sample that only one window covers (the record's two ends) keeps that window's
 value. `stacking="max"` takes the largest value among the windows that see the sample in their
 interior instead. The predict function is injectable: anything mapping (batch, window, 3) float32
-to (batch, window, 3) probabilities, so the stitching can be tested with a known function.
+to (batch, window, 3) probabilities, so the stitching can be tested with a known function; it
+is called from one worker thread, one batch at a time, the next batch while the last one is
+stitched (core.seismic.stitching); peaks come from core.seismic.peaks.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,6 +29,8 @@ import numpy as np
 
 from core.runs import artifacts
 from core.seismic.fast_inference import FastPredictor
+from core.seismic.peaks import find_peaks_above
+from core.seismic.stitching import Stitcher
 from core.seismic.windows import resample
 
 PHASES = ("P", "S")
@@ -155,46 +160,31 @@ def predict_probabilities(
     if samples < window:
         data = np.concatenate([data, np.zeros((window - samples, 3), np.float32)])
     starts = window_starts(samples, window, overlap)
-    weights = edge_weights(window, overlap)[:, None]
-    inner = weights >= 1.0  # (window, 1): the part of a window trusted by max stacking
-    total = data.shape[0]
-    if stacking == "avg":
-        acc = np.zeros((total, 3), np.float32)
-        norm = np.zeros((total, 1), np.float32)
-        for start in starts:
-            norm[start : start + window] += weights
-    else:
-        acc = np.full((total, 3), -1.0, np.float32)  # max over window interiors
-        fallback = np.full((total, 3), -1.0, np.float32)  # max over whole windows
+    stitcher = Stitcher(data.shape[0], window, starts, edge_weights(window, overlap), stacking)
     # (positions, window, 3) read-only view: indexing it with starts copies a batch in one go
     step, channel = data.strides
     views = np.lib.stride_tricks.as_strided(
-        data, (total - window + 1, window, 3), (step, step, channel), writeable=False
+        data, (data.shape[0] - window + 1, window, 3), (step, step, channel), writeable=False
     )
-    done = 0
-    for first in range(0, len(starts), batch_size):
-        batch_starts = starts[first : first + batch_size]
-        batch = views[batch_starts]
-        probs = np.asarray(predict(batch), np.float32)
-        if probs.shape != batch.shape:
-            raise PickingError(f"the model returned shape {probs.shape} for input {batch.shape}")
-        if stacking == "avg":
-            probs = probs * weights  # the whole batch at once
-        for start, p in zip(batch_starts, probs, strict=True):
-            part = slice(int(start), int(start) + window)
-            if stacking == "avg":
-                acc[part] += p
-            else:
-                np.maximum(fallback[part], p, out=fallback[part])
-                np.maximum(acc[part], np.where(inner, p, -1.0), out=acc[part])
-        done += len(batch_starts)
-        if progress is not None:
-            progress(done, len(starts))
-    if stacking == "avg":
-        out = acc / np.maximum(norm, np.float32(1e-12))
-    else:
-        out = np.where(acc >= 0, acc, fallback)
-        out[:, 0] = np.clip(1.0 - out[:, 1] - out[:, 2], 0.0, 1.0)
+
+    def run(first: int) -> tuple[tuple, np.ndarray]:
+        batch = views[starts[first : first + batch_size]]
+        return batch.shape, np.asarray(predict(batch), np.float32)
+
+    # the next batch is assembled and predicted in a second thread while this one is stitched
+    # (one predict call at a time; the progress callback stays on the caller's thread)
+    with ThreadPoolExecutor(1, thread_name_prefix="picking-prefetch") as pool:
+        pending = pool.submit(run, 0)
+        for first in range(0, len(starts), batch_size):
+            shape, probs = pending.result()
+            if first + batch_size < len(starts):
+                pending = pool.submit(run, first + batch_size)
+            if probs.shape != shape:
+                raise PickingError(f"the model returned shape {probs.shape} for input {shape}")
+            stitcher.add(first, probs)
+            if progress is not None:
+                progress(min(first + batch_size, len(starts)), len(starts))
+    out = stitcher.result()
     return out[:samples], len(starts)
 
 
@@ -206,20 +196,18 @@ def find_picks(
     station: str = "",
     channels: tuple[str, str, str] = ("", "", ""),
 ) -> list[Pick]:
-    """Peaks of the P and S columns above their thresholds, >= min_distance_s apart, by time."""
-    from scipy.signal import find_peaks
-
+    """Peaks of the P and S columns above their thresholds, >= min_distance_s apart, by time
+    (scipy.signal.find_peaks with height and distance, on the parts above the threshold)."""
     options = options or PickOptions()
     distance = max(1, int(round(options.min_distance_s * sampling_rate)))
     picks = []
     for column, phase in ((1, "P"), (2, "S")):
         threshold = options.p_threshold if phase == "P" else options.s_threshold
-        trace = np.asarray(probabilities[:, column], np.float64)
-        peaks, props = find_peaks(trace, height=threshold, distance=distance)
+        peaks, heights = find_peaks_above(probabilities[:, column], threshold, distance)
         channel = _pick_channel(phase, channels)
         picks += [
             Pick(phase, int(i), start_time + i / sampling_rate, float(h), station, channel)
-            for i, h in zip(peaks, props["peak_heights"], strict=True)
+            for i, h in zip(peaks, heights, strict=True)
         ]
     return sorted(picks, key=lambda p: (p.sample, p.phase))
 

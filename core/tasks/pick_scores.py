@@ -7,7 +7,8 @@ get, for phase p in {p, s} and tolerance t in {0.1s, 0.5s}:
     val_{p}_precision_{t}, val_{p}_recall_{t}, val_{p}_f1_{t}      (e.g. val_p_f1_0.5s)
 best_thresholds() searches the P and S thresholds (0.05 .. 0.95) that give the best F1 at 0.5 s
 on the same windows, from one prediction per window (threshold_curve: precision, recall and F1
-per threshold, saved with them); saved_options(model.json) gives them back as PickOptions and
+per threshold, saved with them; peaks found once per window and phase, the same values as
+scores() at each threshold); saved_options(model.json) gives them back as PickOptions and
 threshold_origin(model.json) says where a default came from.
 """
 
@@ -86,18 +87,75 @@ def threshold_curve(
     probs: list[np.ndarray], windows, rate: float, tolerance_s: float = 0.5
 ) -> list[dict]:
     """[{"threshold", "p_precision", "p_recall", "p_f1", "s_precision", "s_recall", "s_f1"}]
-    at tolerance_s for every threshold of GRID (the same threshold for P and S)."""
-    rows = []
-    for threshold in GRID:
-        got = scores(
-            probs, windows, rate, PickOptions(p_threshold=threshold, s_threshold=threshold)
-        )
-        row = {"threshold": threshold}
-        for phase in ("p", "s"):
-            for m in ("precision", "recall", "f1"):
-                row[f"{phase}_{m}"] = round(got[f"val_{phase}_{m}_{tolerance_s:g}s"], 4)
-        rows.append(row)
+    at tolerance_s for every threshold of GRID (the same threshold for P and S).
+
+    The same values as scores() at each threshold (find_picks with PickOptions' min distance,
+    then core.seismic.evaluation's matching), but peaks are found once per window and phase
+    and kept per threshold by height (see _peaks_per_threshold), and counted for all
+    thresholds at once (_counts)."""
+    distance = max(1, int(round(PickOptions().min_distance_s * rate)))
+    truth = [windows.window(i) for i in range(len(windows))]
+    rows = [{"threshold": threshold} for threshold in GRID]
+    grid = np.asarray(GRID, np.float64)[:, None]
+    for phase, column in (("p", 1), ("s", 2)):
+        tp = fp = fn = np.zeros(len(GRID), np.int64)
+        for w, p in zip(truth, probs, strict=True):
+            label = w.itp if phase == "p" else w.its
+            label = None if label is None or label < 0 else int(label)
+            peaks, kept = _peaks_per_threshold(p[:, column], distance, grid)
+            t, f, n = _counts(label, peaks, kept, tolerance_s * rate)
+            tp, fp, fn = tp + t, fp + f, fn + n
+        for row, t, f, n in zip(rows, tp.tolist(), fp.tolist(), fn.tolist(), strict=True):
+            row[f"{phase}_precision"] = round(t / (t + f) if t + f else 0.0, 4)
+            row[f"{phase}_recall"] = round(t / (t + n) if t + n else 0.0, 4)
+            row[f"{phase}_f1"] = round(2 * t / (2 * t + f + n) if t + f + n else 0.0, 4)
     return rows
+
+
+def _peaks_per_threshold(trace: np.ndarray, distance: int, grid: np.ndarray):
+    """(candidates, kept): the local maxima >= grid[0] (n,) sample indices and (len(grid), n)
+    bool, kept[k] marking those find_peaks(trace, height=grid[k], distance=distance) returns;
+    grid (thresholds, 1) ascending.
+
+    find_peaks takes the local maxima, keeps those with height >= t, then (distance) visits them
+    from the highest down and keeps one unless a kept one lies closer than `distance`; each
+    decision depends only on the kept peaks visited before it. The maxima >= t are the first
+    ones visited at grid[0] <= t too, so the picks at t are those at grid[0] with height >= t,
+    if the visiting order among the maxima >= t is the same in both calls. Only maxima of equal
+    height can be visited in another order (the sort is not stable), and their order changes
+    nothing unless two of them lie closer than `distance`. So thresholds up to the height of
+    such a close pair are computed directly, as before; all others by the shortcut."""
+    from scipy.signal import find_peaks
+
+    trace = np.asarray(trace, np.float64)
+    candidates, props = find_peaks(trace, height=grid[0, 0])
+    heights = props["peak_heights"]
+    peaks = find_peaks(trace, height=grid[0, 0], distance=distance)[0]
+    kept = np.isin(candidates, peaks)[None, :] & (heights[None, :] >= grid)
+    for k in np.flatnonzero(grid[:, 0] <= _close_tie_height(candidates, heights, distance)):
+        direct = find_peaks(trace, height=grid[k, 0], distance=distance)[0]
+        kept[k] = np.isin(candidates, direct)
+    return candidates, kept
+
+
+def _close_tie_height(peaks: np.ndarray, heights: np.ndarray, distance: int) -> float:
+    """The largest height two peaks share while fewer than `distance` samples apart (-inf if
+    none do)."""
+    order = np.lexsort((peaks, heights))  # by height, then position
+    h, at = heights[order], peaks[order]
+    close = (h[1:] == h[:-1]) & (np.diff(at) < distance)
+    return float(h[1:][close].max()) if close.any() else -np.inf
+
+
+def _counts(label: int | None, peaks: np.ndarray, kept: np.ndarray, tolerance: float):
+    """(tp, fp, fn), each (thresholds,) int64: core.seismic.evaluation.match_window of one
+    window at each threshold (the picks at threshold k: peaks[kept[k]]); tolerance in samples."""
+    sizes = kept.sum(axis=1)
+    if label is None:
+        return np.zeros_like(sizes), sizes, np.zeros_like(sizes)
+    close = np.abs(peaks.astype(np.int64) - label) <= tolerance + 1e-9
+    hit = (kept & close[None, :]).any(axis=1).astype(np.int64)
+    return hit, sizes - hit, 1 - hit
 
 
 def best_of_curve(curve: list[dict]) -> dict:

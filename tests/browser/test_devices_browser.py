@@ -1,7 +1,8 @@
 """The Devices page in Chromium against a real dashboard server (this machine: no GPU).
 
 Checks what a user sees: the plain "no GPU" note, the CPU's cores, the memory bars, the
-TensorFlow build, and the "Devices (GPU)" expander on the Train form. Screenshot:
+TensorFlow build, and the "Devices (GPU)" expander on the Train form; nothing (not even
+the favicon) is fetched from outside the server. Screenshot:
 devices.png (and train_devices.png) in the screenshots folder.
 """
 
@@ -31,6 +32,15 @@ def test_devices_page_and_the_train_form_expander(tmp_path):
         browser = launch_chromium(pw, budget)
         try:
             page = new_page(browser)
+            outside = []  # a lab server may have no internet: nothing may come from elsewhere
+            page.on(
+                "request",
+                lambda r: (
+                    r.url.startswith(("http:", "https:"))
+                    and not r.url.startswith(url)
+                    and outside.append(r.url)
+                ),
+            )
             page.goto(f"{url}/devices", timeout=budget.ms(20))
             expect(page.get_by_text("No GPU found on this machine")).to_be_visible(
                 timeout=budget.ms(90)  # the first visit asks TensorFlow (a helper process)
@@ -53,5 +63,10 @@ def test_devices_page_and_the_train_form_expander(tmp_path):
             expect(precision).to_be_visible(timeout=budget.ms(15))
             expect(expander.get_by_text("XLA compilation", exact=True)).to_be_visible()
             expect(expander.get_by_text("No GPU on this machine", exact=False)).to_be_visible()
+            icons = page.evaluate(
+                "Array.from(document.querySelectorAll('link[rel*=icon]')).map(l => l.href)"
+            )
+            assert icons and all(i.startswith(url) for i in icons), icons  # not fonts.gstatic.com
+            assert outside == [], f"the page fetched from outside the server: {outside}"
         finally:
             browser.close()

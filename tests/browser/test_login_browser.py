@@ -4,8 +4,8 @@ The server's TFLAB_SECRETS names a file with users alice and bob. The test opens
 only the login form is shown (screenshot login.png); a wrong password gets "Wrong user name or
 password", the right one opens Home with "Logged in as bob" in the sidebar. Lock-out (this
 server locks a name after 2 failures): two wrong passwords for alice in another tab lock her
-name, and then even her right password gets the lock message (screenshot login_locked.png).
-Then it opens
+name, and then even her right password gets the lock message once the server has finished the
+run for that submit (read from the page's websocket; screenshot login_locked.png). Then it opens
 /compare with three runs (alice's finished and running runs, bob's own): a new browser page is a
 new session, so the form asks again and then shows the page that was asked for. In the Manage
 tab alice's Delete, Save and Stop are disabled for bob, with a tooltip saying who may; bob's own
@@ -21,6 +21,7 @@ import subprocess
 import time
 
 import pytest
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from core.config import RunConfig
 from core.runs.store import RunStore
@@ -81,6 +82,35 @@ def log_in(page, budget: Budget, name: str, password: str) -> None:
     form.get_by_test_id("stBaseButton-primaryFormSubmit").click()
 
 
+def record_finished_runs(page) -> list[int]:
+    """The status of every script run the server reports finished to `page`, in order (read
+    from the ForwardMsg frames on its websocket); attach before the page connects."""
+    finished: list[int] = []
+
+    def frame(payload) -> None:
+        if isinstance(payload, bytes):
+            message = ForwardMsg.FromString(payload)
+            if message.WhichOneof("type") == "script_finished":
+                finished.append(message.script_finished)
+
+    page.on("websocket", lambda socket: socket.on("framereceived", frame))
+    return finished
+
+
+def wait_for_finished_run(page, finished: list[int], after: int, budget: Budget) -> None:
+    """Wait until a script run after the first `after` ones ended normally (not one cut short
+    by st.rerun): what it showed is on the page now."""
+    deadline = min(time.monotonic() + 30, budget.deadline)
+    while ForwardMsg.FINISHED_SUCCESSFULLY not in finished[after:]:
+        assert time.monotonic() < deadline, f"no finished script run: {finished[after:]}"
+        page.wait_for_timeout(50)  # lets Playwright deliver the frames
+    from playwright.sync_api import expect
+
+    # ... and the page has drawn it (the app root shows the state once it took the message)
+    idle = page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    expect(idle).to_have_count(1, timeout=budget.ms(15))
+
+
 def test_login_then_someone_elses_runs_are_read_only(server, sleeper):
     from playwright.sync_api import expect, sync_playwright
 
@@ -124,6 +154,7 @@ def test_login_then_someone_elses_runs_are_read_only(server, sleeper):
 
             # ---- lock-out: two wrong passwords for alice in another tab ------------------------
             other = new_page(browser)
+            finished = record_finished_runs(other)
             other.goto(url, timeout=budget.ms(20))
             expect(other.get_by_test_id("stForm")).to_be_visible(timeout=budget.ms(30))
             log_in(other, budget, "alice", "bob-password")
@@ -133,8 +164,10 @@ def test_login_then_someone_elses_runs_are_read_only(server, sleeper):
             log_in(other, budget, "alice", "not-hers-either")
             locked = other.get_by_text("Too many failed logins for alice")
             expect(locked).to_be_visible(timeout=budget.ms(15))
+            runs_before = len(finished)
             log_in(other, budget, "alice", "alice-password")  # the right one: still locked
-            other.wait_for_timeout(3000)  # a login would have opened Home by now
+            wait_for_finished_run(other, finished, runs_before, budget)  # no Home after it
+            print(f"script runs of the lock-out tab: {finished}")  # 0 ok, 2 cut by st.rerun
             expect(locked).to_be_visible(timeout=budget.ms(15))
             expect(locked).to_contain_text("locked for 15 more minutes")
             expect(other.get_by_text("Latest runs")).to_have_count(0)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import keras
 import pytest
 
 from core.config import RunConfig
+from core.runs import callbacks
 from core.runs.store import RunStore
 from core.runs.training import train_run
 from tests.conftest import TINY
@@ -15,7 +15,12 @@ class SimulatedKill(Exception):
     """Stands for SIGKILL arriving right after the resume checkpoint of epoch 1 was written."""
 
 
-class BackupThenDie(keras.callbacks.BackupAndRestore):
+class BackupThenDie(callbacks.EpochBackup):
+    """Writes a resume checkpoint at every epoch end (no time budget), then dies after epoch 1."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, cost_share=0.0, **kwargs)
+
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
         if epoch == 1:
@@ -30,7 +35,7 @@ def test_killed_right_after_a_backup_resumes_without_a_gap(tmp_path, monkeypatch
     run_dir.mkdir()
 
     with monkeypatch.context() as patch:
-        patch.setattr(keras.callbacks, "BackupAndRestore", BackupThenDie)
+        patch.setattr(callbacks, "EpochBackup", BackupThenDie)
         with pytest.raises(SimulatedKill):
             train_run(config, store, run_id, run_dir)
     # whatever the backup holds, the store must already hold too
