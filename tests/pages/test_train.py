@@ -9,7 +9,6 @@ the session-wide `finished_run` fixture; tests/browser drives a real run end to 
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from core.runs import launcher
 from core.runs.store import RunStore
 from tests.conftest import TINY
-from tests.pages.helpers import widget
+from tests.pages.helpers import live_worker, widget
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "app.py"
@@ -161,31 +160,35 @@ def test_interrupted_run_can_be_resumed(runs_root, spawned):
 def test_running_run_shows_progress_and_can_be_stopped(runs_root):
     store = RunStore(runs_root / "runs.sqlite")
     run_id = store.create_run(dict(TINY, epochs=3))
-    store.mark_started(run_id, os.getpid())  # a live pid and a fresh heartbeat
-    store.set_progress(run_id, 1, 5, 10)
-    store.add_batch_metrics(
-        run_id, [(s, s // 10, time.time(), {"loss": 2.0 / s, "accuracy": s / 20}) for s in (1, 15)]
-    )
+    with live_worker(store, run_id):  # a live pid whose heartbeat goes on, like a worker's
+        store.set_progress(run_id, 1, 5, 10)
+        store.add_batch_metrics(
+            run_id,
+            [(s, s // 10, time.time(), {"loss": 2.0 / s, "accuracy": s / 20}) for s in (1, 15)],
+        )
 
-    at = open_train(run_id)
-    (progress,) = at.progress
-    assert progress.proto.text.startswith("epoch 2/3 · step 5/10 · ETA ")
-    assert progress.value == 50  # 15 of 30 steps
-    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
-    assert titles == ["loss", "accuracy"]  # only these two were logged
-    assert len(at.metric) == 0
-    stop = widget(at.button, "Stop")
-    assert not stop.disabled
-    stop.click()
-    at.run()
-    assert not at.exception, at.exception
-    assert store.stop_requested(run_id)
-    assert [t.value for t in at.toast] == ["Stop requested: the run ends after its current batch."]
-    store.beat(run_id)  # the fake worker is alive (a slow machine must not make it look lost)
-    at.run()  # the next poll of the run panel
-    assert not at.exception, at.exception
-    assert widget(at.button, "Stop").disabled
-    assert "Stop requested ..." in [c.value for c in at.caption]
+        at = open_train(run_id)
+        (progress,) = at.progress
+        assert progress.proto.text.startswith("epoch 2/3 · step 5/10 · ETA ")
+        assert progress.value == 50  # 15 of 30 steps
+        titles = [
+            json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")
+        ]
+        assert titles == ["loss", "accuracy"]  # only these two were logged
+        assert len(at.metric) == 0
+        stop = widget(at.button, "Stop")
+        assert not stop.disabled
+        stop.click()
+        at.run()
+        assert not at.exception, at.exception
+        assert store.stop_requested(run_id)
+        assert [t.value for t in at.toast] == [
+            "Stop requested: the run ends after its current batch."
+        ]
+        at.run()  # the next poll of the run panel
+        assert not at.exception, at.exception
+        assert widget(at.button, "Stop").disabled
+        assert "Stop requested ..." in [c.value for c in at.caption]
 
 
 def test_unknown_run_id_shows_a_warning(runs_root):

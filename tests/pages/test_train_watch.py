@@ -4,7 +4,6 @@ built once per run version for every session, and read only the batch rows added
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import plotly.io
@@ -14,16 +13,17 @@ from core.runs.store import RunStore
 from dashboard import run_watch
 from dashboard.figures import metric_curves
 from tests.conftest import TINY
+from tests.pages.helpers import live_worker
 
 
 @pytest.fixture
 def live(runs_root):
     store = RunStore(runs_root / "runs.sqlite")
     run_id = store.create_run(dict(TINY, epochs=3))
-    store.mark_started(run_id, os.getpid())
-    run_watch.forget(store, run_id)
-    yield store, run_id
-    run_watch.forget(store, run_id)
+    with live_worker(store, run_id):  # beats like a worker: a slow page run never sees it lost
+        run_watch.forget(store, run_id)
+        yield store, run_id
+        run_watch.forget(store, run_id)
 
 
 def add_batches(store, run_id, first: int, last: int, steps: int = 10) -> None:
