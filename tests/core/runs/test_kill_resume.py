@@ -21,8 +21,10 @@ from tests.conftest import TINY, wait_for_end, wait_until
 from tests.core.runs.test_launcher import kill_worker, no_login, started  # noqa: F401, F811
 
 EPOCHS = 2
-STEPS = 88  # 700 examples in batches of 8
-QUICK = TINY | {"epochs": EPOCHS, "batch_size": 8, "max_train_examples": 700}
+# 700 examples in batches of 2: an epoch of ~1 s, so the store's rows (flushed every 0.2 s)
+# land mid-epoch several times; with 88 steps of 8 an epoch took 0.3 s and CI missed it
+STEPS = 350
+QUICK = TINY | {"epochs": EPOCHS, "batch_size": 2, "max_train_examples": 700}
 
 
 def optimizer_step(checkpoint) -> int:
@@ -54,7 +56,7 @@ def test_sigkill_mid_epoch_then_resume_keeps_metrics_and_optimizer_state(
 
     def mid_second_epoch():
         latest = store.latest_batch(run_id)
-        return latest and latest["epoch"] == 1 and latest["global_step"] < STEPS + STEPS // 2
+        return latest and latest["epoch"] == 1 and latest["global_step"] < STEPS + STEPS * 3 // 4
 
     wait_until(mid_second_epoch, timeout=150, every=0.02)
     os.killpg(pid, signal.SIGKILL)
@@ -81,8 +83,9 @@ def test_sigkill_mid_epoch_then_resume_keeps_metrics_and_optimizer_state(
     assert run.status == "succeeded", run.error
     messages = [e["message"] for e in store.events(run_id)]
     assert "resumed from the end of epoch 1" in messages
-    assert "optimizer state restored at step 88" in messages  # not 0: the state came back
-    # 88 steps before the kill + 88 after the resume; a fresh optimizer would have counted 88
+    # not 0: the state came back
+    assert f"optimizer state restored at step {STEPS}" in messages
+    # STEPS before the kill + STEPS after the resume; a fresh optimizer would have counted STEPS
     assert optimizer_step(root / run_id / CHECKPOINT) == EPOCHS * STEPS
     assert steps_per_row(store, run_id) == {s: 1 for s in range(1, EPOCHS * STEPS + 1)}
     kill_worker(pid, run_id)
