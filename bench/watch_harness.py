@@ -56,13 +56,21 @@ setInterval(() => {
     const done = window.__progress;
     if (!done.length || done[done.length - 1][1] !== at) done.push([Date.now() / 1000, at]);
   }
-  // the first chart on screen: Streamlit keeps zero-height stale copies while a fragment reruns
-  const gd = [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
-    .find(c => c.getBoundingClientRect().height > 0);
-  if (!gd || !gd._fullData || !gd._fullData.length || !window.__perEpoch) return;
-  const x = gd._fullData[0].x;
-  if (!x || !x.length) return;
-  const step = Math.round(x[x.length - 1] * window.__perEpoch);
+  // a live run's light loss chart (dashboard/live_chart.py) has its newest plotted step on it;
+  // a finished run's loss is the first Plotly chart. Only what is on screen counts: Streamlit
+  // keeps zero-height stale copies while a fragment reruns
+  const shown = e => e.getBoundingClientRect().height > 0;
+  const live = [...document.querySelectorAll(".tflab-live-chart")].find(shown);
+  let step = live && live.dataset.lastStep !== "" ? Number(live.dataset.lastStep) : null;
+  if (step === null && !live) {
+    const gd = [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
+      .find(shown);
+    if (!gd || !gd._fullData || !gd._fullData.length || !window.__perEpoch) return;
+    const x = gd._fullData[0].x;
+    if (!x || !x.length) return;
+    step = Math.round(x[x.length - 1] * window.__perEpoch);
+  }
+  if (step === null) return;
   const seen = window.__steps;
   if (!seen.length || seen[seen.length - 1][1] !== step) seen.push([Date.now() / 1000, step]);
 }, 100);

@@ -12,9 +12,10 @@ from core.runs.store import RunStore
 from core.tasks.picker_summary import headline, is_picker_model, read_evaluation
 from dashboard.continue_view import render_continue, render_heading
 from dashboard.figures import log_scaled
+from dashboard.live_chart import live_chart
 from dashboard.login import current_user, run_permission
 from dashboard.queue_view import render_queue_status
-from dashboard.run_watch import curves
+from dashboard.run_watch import LIVE_CURVE, curves, live_series
 from dashboard.widgets import format_seconds, owner_label, page_path, run_progress
 
 HEADLINE = (
@@ -30,11 +31,14 @@ HEADLINE = (
 )
 
 
-def render_run_panel(store: RunStore, run_id: str) -> None:
-    """Everything about one run; called inside a fragment that reruns every second while live.
+def render_run_panel(store: RunStore, run_id: str, live_every: float | None = 1.0) -> None:
+    """Everything about one run; called inside a fragment that reruns every
+    run_watch.SECONDARY_S seconds while the run is live.
 
-    A rerun whose run did not change reads one row and re-sends the figures built before (see
-    dashboard.run_watch): no metric query, no figure building.
+    While live, the progress line and the light loss chart (dashboard.live_chart) are a nested
+    fragment of their own that reruns every `live_every` seconds (None: no timer, e.g. a
+    background tab): a second costs the server one row read and the browser one canvas redraw.
+    A rerun whose run did not change re-sends the figures built before (dashboard.run_watch).
     """
     run = store.get_run(run_id)
     if run is not None and run.is_active and store.mark_lost_runs():
@@ -50,7 +54,13 @@ def render_run_panel(store: RunStore, run_id: str) -> None:
     )
     st.caption(describe_devices(run.config.get("devices")))  # GPUs, precision, XLA
     batches, figures = curves(store, run)
-    _progress_and_controls(run, batches)
+    if run.is_active:
+        _controls(run)  # Stop: a click reruns this fragment and stops the run at once
+        st.fragment(_live_part, run_every=live_every)(store, run.id)
+        figures = {k: v for k, v in figures.items() if k != LIVE_CURVE}  # drawn by _live_part
+    else:
+        _progress(run, batches)
+        _controls(run)
     render_queue_status(store, run)  # a queued run: its place, estimated start, Cancel
     render_continue(run)
     if not run.is_active:
@@ -69,6 +79,25 @@ def render_run_panel(store: RunStore, run_id: str) -> None:
         # a button + switch_page like Compare's (a page_link's click was sometimes lost); the
         # form fills in from ?clone= and the panel keeps showing this run
         st.switch_page(page_path("train"), query_params={"clone": run.id, "run": run.id})
+    _rerun_when_ended(run)
+
+
+def _live_part(store: RunStore, run_id: str) -> None:
+    """The live run's progress line, log-scale toggle and light loss chart (a 1 s fragment)."""
+    run = store.get_run(run_id)
+    if run is None:
+        return
+    batches, data = live_series(store, run)
+    _progress(run, batches)
+    if data.get("traces"):
+        log_y = st.toggle("Log scale for the loss", key=f"log-y-{run.id}")
+        live_chart(data, log_y=log_y, key=f"live-chart-{run.id}")
+    elif run.status != "queued" or run.claimed:  # else its place in the queue says enough
+        st.info("Waiting for the first batch (the worker is starting TensorFlow) ...")
+    _rerun_when_ended(run)
+
+
+def _rerun_when_ended(run) -> None:
     was_active = st.session_state.get(f"active-{run.id}")
     st.session_state[f"active-{run.id}"] = run.is_active
     if was_active and not run.is_active:
@@ -135,7 +164,8 @@ def _picker_tiles(run) -> None:
     )
 
 
-def _progress_and_controls(run, batches: list[dict]) -> None:
+def _progress(run, batches: list[dict]) -> None:
+    """The progress bar; its text "epoch E/N · step S/M · ETA ..." is parsed by bench/ and tests."""
     fraction, eta = run_progress(run, batches=batches)
     steps = run.steps_per_epoch or 0
     text = f"epoch {min(run.epoch + 1, run.epochs)}/{run.epochs}"
@@ -144,6 +174,10 @@ def _progress_and_controls(run, batches: list[dict]) -> None:
     elif steps and run.is_active:
         text += f" · step {run.step}/{steps} · ETA {format_seconds(eta)}"
     st.progress(fraction, text=text if run.is_active else f"{run.status} · {fraction:.0%}")
+
+
+def _controls(run) -> None:
+    """Stop (live), Resume (interrupted) and the failure message."""
     allowed, who_may = run_permission(run)
     if run.is_active:
         if st.button(
@@ -156,6 +190,7 @@ def _progress_and_controls(run, batches: list[dict]) -> None:
             try:
                 launcher.stop(run.id, user=current_user())
                 st.toast("Stop requested: the run ends after its current batch.")
+                run.stop_requested = True  # this rerun's local copy: say so now, not in 5 s
             except (PermissionError, ValueError) as err:
                 st.error(str(err))
         if run.stop_requested:
@@ -187,10 +222,8 @@ def _curves(run, figures: dict) -> None:
     accuracy last)."""
     names = list(figures)
     if not names:
-        if run.is_active and (run.status != "queued" or run.claimed):  # else its queue place
-            st.info("Waiting for the first batch (the worker is starting TensorFlow) ...")
-        return
-    log_y = st.toggle("Log scale for the loss", key=f"log-y-{run.id}")
+        return  # a live run says "Waiting for the first batch" in its live part
+    log_y = "loss" in names and st.toggle("Log scale for the loss", key=f"log-y-{run.id}")
     for start in range(0, len(names), 2):
         row = names[start : start + 2]
         for col, metric in zip(st.columns(2), row, strict=False):

@@ -13,6 +13,9 @@ seconds and re-sent unchanged in between (the browser does not redraw an unchang
 picker's F1 chart changes once per epoch. Points per curve: <= LIVE_POINTS while live,
 <= MAX_POINTS once the run ended (the newest point is always kept). Picker runs
 (core.tasks.picker_summary.is_picker_model) get PICK_F1 first and per-sample accuracy last.
+
+live_series(): the same watch's data of dashboard.live_chart's light canvas chart of LIVE_CURVE
+(what the live panel shows instead of the Plotly loss figure, built once per version, shared).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +32,7 @@ import plotly.graph_objects as go
 from core.runs.store import Run, RunStore
 from core.tasks.picker_summary import is_picker_model
 from dashboard.figures import metric_curves, pick_f1_curves
+from dashboard.live_chart import series as live_chart_series
 
 BATCH_TRACE = "train (batch)"  # the name metric_curves gives the per-batch trace
 CURVES = ("loss", "accuracy", "mae", "learning_rate", "grad_norm")
@@ -61,6 +66,7 @@ class _Watch:
     figures: dict = field(default_factory=dict)  # metric name -> plotly Figure
     secondary_at: float = float("-inf")  # when the charts other than LIVE_CURVE were built
     templates: dict = field(default_factory=dict)  # metric -> metric_curves(...).to_dict()
+    live: dict = field(default_factory=dict)  # dashboard.live_chart.series() of LIVE_CURVE
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -73,6 +79,20 @@ def curves(store: RunStore, run: Run, now: float | None = None) -> tuple[list[di
 
     The figures are shared between sessions: callers must not change them.
     """
+    with _watched(store, run, now) as watch:
+        return _thin(watch.rows, _points(run)), watch.figures
+
+
+def live_series(store: RunStore, run: Run, now: float | None = None) -> tuple[list[dict], dict]:
+    """(thinned batch rows, dashboard.live_chart.series() of LIVE_CURVE), from the same watch as
+    curves(); the dict is shared between sessions: callers must not change it."""
+    with _watched(store, run, now) as watch:
+        return _thin(watch.rows, _points(run)), watch.live
+
+
+@contextmanager
+def _watched(store: RunStore, run: Run, now: float | None):
+    """The run's watch, refreshed if its version moved, held under its lock."""
     now = time.monotonic() if now is None else now
     key = (str(store.path), run.id)
     with _WATCHES_LOCK:
@@ -88,7 +108,7 @@ def curves(store: RunStore, run: Run, now: float | None = None) -> tuple[list[di
             _refresh(store, run, watch, now)
             watch.version = version
             watch.built_at = now
-        return _thin(watch.rows, _points(run)), watch.figures
+        yield watch
 
 
 def forget(store: RunStore, run_id: str) -> None:
@@ -117,6 +137,7 @@ def _refresh(store: RunStore, run: Run, watch: _Watch, now: float) -> None:
         watch.epoch_key = epoch_key
         watch.templates = {}
     rows = _thin(watch.rows, _points(run))
+    watch.live = live_chart_series(rows, watch.epochs, LIVE_CURVE, run.steps_per_epoch, BATCH_TRACE)
     names = [m for m in CURVES if any(r.get(m) is not None for r in rows + watch.epochs)]
     picker = is_picker_model(run.model)
     if picker and "accuracy" in names:  # per-sample accuracy is no headline for a picker

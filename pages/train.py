@@ -15,11 +15,12 @@ from dashboard.handover import pending
 from dashboard.login import current_user
 from dashboard.model_views import render_model_overview
 from dashboard.run_panel import render_run_panel
+from dashboard.run_watch import SECONDARY_S
 from dashboard.tab_visibility import poll_every
 from dashboard.train_form import run_config_form
 from dashboard.widgets import get_store, runs_table_rows
 
-POLL_SECONDS = 1.0  # the run panel, while its run is live
+POLL_SECONDS = 1.0  # the run panel's progress line and loss chart, while its run is live
 RECENT_POLL_SECONDS = 3.0  # the recent-runs table, while one of its runs is live
 store = get_store()
 
@@ -114,8 +115,11 @@ with run_col:
     if selected:
         current = store.get_run(selected)
         live = current is not None and current.is_active
-        every = poll_every(POLL_SECONDS if live else None)  # no timer in a background tab
-        st.fragment(render_run_panel, run_every=every)(store, selected)
+        # while live: the panel every SECONDARY_S, its progress line and loss chart every
+        # POLL_SECONDS (a nested fragment); no timer in a background tab
+        every = poll_every(SECONDARY_S if live else None)
+        live_every = poll_every(POLL_SECONDS if live else None)
+        st.fragment(render_run_panel, run_every=every)(store, selected, live_every)
     else:
         st.info("Choose the settings and press **Train**, or pick a run below.")
 st.subheader("Recent runs")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.config import RunConfig
+from tests.leftover_processes import end_leftovers
 
 TINY = {
     "dataset": "digits",
@@ -47,6 +48,15 @@ def no_real_secrets(tmp_path_factory, monkeypatch):
     empty = tmp_path_factory.getbasetemp() / "no-secrets.toml"
     empty.touch()
     monkeypatch.setenv("TFLAB_SECRETS", str(empty))
+
+
+@pytest.fixture(autouse=True)
+def end_left_workers(tmp_path):
+    """After the test: end the schedulers and workers it left running on a runs folder inside
+    its tmp_path (tests/leftover_processes.py), so they do not train on during later tests."""
+    yield
+    if ended := end_leftovers(tmp_path):
+        print(f"ended processes left by the test: {ended}")
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ __all__ = [
     "ACTIVE",
     "FINISHED",
     "HEARTBEAT_TIMEOUT_S",
+    "LIVE_PID_TIMEOUT_S",
     "Job",
     "SCHEMA",
     "Run",
@@ -39,6 +40,10 @@ __all__ = [
 
 HEARTBEAT_TIMEOUT_S = 5.0  # a live worker beats every second
 STARTUP_TIMEOUT_S = 300.0  # a started worker process has this long to report in
+# A worker whose process still exists on this machine but has not beaten for this long (hung):
+# a busy 2-core server can stall a worker's heartbeat thread for several seconds while the
+# worker loads TensorFlow's libraries, and such a worker must not be marked lost at 5 s
+LIVE_PID_TIMEOUT_S = 60.0
 
 
 class RunStore(JobQueries):
@@ -344,12 +349,15 @@ class RunStore(JobQueries):
 
 
 def _is_lost(row, now: float, timeout: float) -> bool:
-    """A dead pid, or no heartbeat for `timeout` s; a worker still starting (queued, live pid:
-    importing TensorFlow can take longer than the timeout) gets STARTUP_TIMEOUT_S."""
+    """A dead pid (at once), or no heartbeat for `timeout` s. A process that still exists gets
+    LIVE_PID_TIMEOUT_S, or STARTUP_TIMEOUT_S while still starting (queued: importing
+    TensorFlow can take longer than the timeout)."""
     if row["pid"] is not None and not pid_alive(row["pid"]):
         return True
     if row["status"] == "queued" and row["pid"] is not None:
         timeout = max(timeout, STARTUP_TIMEOUT_S)
+    elif row["pid"] is not None:
+        timeout = max(timeout, LIVE_PID_TIMEOUT_S)
     return now - (row["heartbeat"] or row["created"]) > timeout
 
 

@@ -2,7 +2,8 @@
 
 One dashboard server, one digits worker (TensorFlow capped at one thread per pool and niced, so it
 cannot starve the server on a 2-core machine), three tabs on /train?run=ID opened while the
-worker is still starting. Once every tab has drawn the loss chart they watch for WATCH_S seconds;
+worker is still starting. Once every tab has drawn the live loss chart (dashboard/live_chart.py,
+its newest step read from its data-last-step) they watch for WATCH_S seconds;
 then each tab must have seen the progress text and the chart's newest point move on (at least
 MOVES new steps each), no tab may have had a page exception or console error, and "database is
 locked" must appear nowhere: not on a page (each tab looks at its own text once a second, also
@@ -74,7 +75,7 @@ def test_three_tabs_watch_a_live_run(tmp_path, monkeypatch, own_cpus):
                 wh.wait_for_batches(runs, run_id, timeout=max(1.0, budget.left() - WATCH_S))
                 budget.mark("the run trains")
                 for page, _ in tabs.pages:
-                    chart = page.get_by_test_id("stPlotlyChart").first
+                    chart = page.locator(".tflab-live-chart").first  # dashboard/live_chart.py
                     chart.wait_for(timeout=budget.ms(budget.left() - WATCH_S))
                 budget.mark("every tab drew the chart")
                 start = time.time()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.runs import launcher
+from core.runs import launcher, scheduler
 from core.runs.store import RunStore
 from dashboard.handover import KEY, AugmentationChoice
 from tests.pages.helpers import widget
@@ -24,9 +24,11 @@ CHECKBOX = "Use the augmentation from the Augment page ({})"
 
 @pytest.fixture
 def spawned(monkeypatch) -> list[str]:
-    """Record run ids instead of starting a TensorFlow worker process."""
+    """Record run ids instead of starting a TensorFlow worker process; the queue view's
+    ensure_scheduler starts no scheduler either (it would start the queued run at full size)."""
     calls: list[str] = []
     monkeypatch.setattr(launcher, "_spawn", lambda store, run_id, root: calls.append(run_id))
+    monkeypatch.setattr(scheduler, "ensure_scheduler", lambda root: False)
     return calls
 
 

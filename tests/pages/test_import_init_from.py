@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.models.zoo.phasenet import PhaseNetSettings, build_phasenet
 from core.paths import REPO_ROOT
-from core.runs import launcher
+from core.runs import launcher, scheduler
 from core.runs.store import RunStore
 from tests.core.seismic.picking_helpers import TINY_SETTINGS
 from tests.pages.helpers import widget
@@ -20,8 +20,10 @@ APP = REPO_ROOT / "dashboard" / "app.py"
 
 @pytest.fixture
 def spawned(monkeypatch) -> list[str]:
+    """Record run ids; no worker, and no scheduler from the queue view (ensure_scheduler)."""
     calls: list[str] = []
     monkeypatch.setattr(launcher, "_spawn", lambda store, run_id, root: calls.append(run_id))
+    monkeypatch.setattr(scheduler, "ensure_scheduler", lambda root: False)
     return calls
 
 

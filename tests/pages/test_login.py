@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import access
-from core.runs import launcher
+from core.runs import launcher, scheduler
 from core.runs.store import RunStore
 from dashboard import login, run_panel
 from tests.conftest import TINY
@@ -250,6 +250,7 @@ def test_oidc_others_are_refused_and_may_log_out(oidc, user):
 
 def test_oidc_address_owns_the_runs_it_starts(oidc, runs_root, monkeypatch):
     monkeypatch.setattr(launcher, "_spawn", lambda store, run_id, root: None)  # no worker
+    monkeypatch.setattr(scheduler, "ensure_scheduler", lambda root: False)  # nor scheduler
     at = AppTest.from_file(str(APP), default_timeout=30)
     at.secrets["auth"] = OIDC_AUTH
     at.user = {"is_logged_in": True, "email": "Alice@LAB.org"}

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from core.runs import launcher
 from core.runs.store import RunStore
 from tests.conftest import TINY
+from tests.pages import test_train_live_chart
 from tests.pages.helpers import live_worker, widget
 
 REPO = Path(__file__).resolve().parents[2]
@@ -174,7 +175,10 @@ def test_running_run_shows_progress_and_can_be_stopped(runs_root):
         titles = [
             json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")
         ]
-        assert titles == ["loss", "accuracy"]  # only these two were logged
+        assert titles == ["accuracy"]  # only these two were logged; the live loss is light
+        (chart,) = test_train_live_chart.live_charts(at)
+        assert chart["title"] == "loss" and chart["last_step"] == 15
+        assert chart["traces"][0]["y"] == pytest.approx([2.0, 2.0 / 15], rel=1e-5)
         assert len(at.metric) == 0
         stop = widget(at.button, "Stop")
         assert not stop.disabled
