@@ -16,7 +16,13 @@ from dashboard.live_chart import live_chart
 from dashboard.login import current_user, run_permission
 from dashboard.queue_view import render_queue_status
 from dashboard.run_watch import LIVE_CURVE, curves, live_series
-from dashboard.widgets import format_seconds, owner_label, page_path, run_progress
+from dashboard.widgets import (
+    IMPORTED_MODELS,
+    format_seconds,
+    owner_label,
+    page_path,
+    run_progress,
+)
 
 HEADLINE = (
     "loss",
@@ -47,11 +53,7 @@ def render_run_panel(store: RunStore, run_id: str, live_every: float | None = 1.
         st.warning(f"There is no run {run_id!r} in {paths.runs_dir()}.")
         return
     render_heading(store, run)  # status badge and health warnings
-    st.caption(
-        f"run {run.id} · owner {owner_label(run.owner)} · {run.model} on {run.dataset} · "
-        f"batch size {run.config.get('batch_size')} · {run.config.get('optimizer')} at "
-        f"learning rate {run.config.get('learning_rate')}"
-    )
+    st.caption(_caption(run))
     st.caption(describe_devices(run.config.get("devices")))  # GPUs, precision, XLA
     batches, figures = curves(store, run)
     if run.is_active:
@@ -80,6 +82,18 @@ def render_run_panel(store: RunStore, run_id: str, live_every: float | None = 1.
         # form fills in from ?clone= and the panel keeps showing this run
         st.switch_page(page_path("train"), query_params={"clone": run.id, "run": run.id})
     _rerun_when_ended(run)
+
+
+def _caption(run) -> str:
+    """Id, owner, what it is; a trained run's batch size and optimizer, an imported one's
+    source (it was never trained here, so it has none)."""
+    head = f"run {run.id} · owner {owner_label(run.owner)}"
+    if run.dataset in IMPORTED_MODELS:
+        return f"{head} · {IMPORTED_MODELS[run.dataset]}"
+    return (
+        f"{head} · {run.model} on {run.dataset} · batch size {run.config.get('batch_size')} · "
+        f"{run.config.get('optimizer')} at learning rate {run.config.get('learning_rate')}"
+    )
 
 
 def _live_part(store: RunStore, run_id: str) -> None:

@@ -59,3 +59,15 @@ def test_predict_and_train_label_an_imported_run(runs_root):
     start = next(s for s in at.selectbox if s.label == "Start from a previous run")
     assert f"{imported} · PhaseNet 2019 (published, imported) · " in " ".join(start.options)
     assert f"{trained} · phasenet on synthetic · my picker" in start.options
+
+
+def test_the_run_panel_caption_says_what_an_imported_run_is(runs_root):
+    imported = add_picker(runs_root, "PhaseNet 2019 (imported model_95.ckpt)", DATASET)
+    trained = add_picker(runs_root, "my picker", "synthetic")
+    captions = {}
+    for run_id in (imported, trained):
+        at = open_page("train", run=run_id)
+        captions[run_id] = next(c.value for c in at.caption if c.value.startswith(f"run {run_id}"))
+    assert captions[imported].endswith("· PhaseNet 2019 (published, imported)")
+    assert "on published" not in captions[imported] and "batch size" not in captions[imported]
+    assert "phasenet on synthetic · batch size" in captions[trained]

@@ -99,6 +99,7 @@ def test_live_run_draws_the_light_loss_chart_then_plotly_once_it_ended(runs_root
 
         store.add_batch_metrics(run_id, [(5, 0, time.time(), {"loss": 0.3, "accuracy": 0.3})])
         store.set_progress(run_id, 0, 5, 10)
+        time.sleep(run_watch.MIN_REBUILD_S)  # a newer version within it waits for the next poll
         at.run()
         assert live_charts(at)[0]["last_step"] == 5
 
