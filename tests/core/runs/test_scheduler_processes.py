@@ -121,9 +121,11 @@ class Recorder:
     def start(self, job, root, devices):
         with open(out, "a") as f:
             f.write(json.dumps(job.id) + "\\n")
+        time.sleep(0.005)  # a start takes a moment: the other racer claims in between
         return os.getpid()  # alive while racing: the slot stays taken
 store = RunStore(root / "runs.sqlite")
 slots = scheduler.Slots(cpu_jobs=1000)
+(root / (out.name + ".ready")).touch()  # imported and ready: both race from the same start
 while not (root / "go").exists():
     time.sleep(0.01)
 deadline = time.time() + 20
@@ -137,6 +139,8 @@ def test_two_dispatchers_racing_without_a_lock_never_start_a_job_twice(tmp_path,
     ids = {sleep_job(store, 1) for _ in range(60)}
     outs = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
     racers = [procs("-c", RACER, str(tmp_path), str(out)) for out in outs]
+    # on a busy CI machine one racer was still importing when the other claimed all 60
+    wait_until(lambda: all((tmp_path / f"{o.name}.ready").exists() for o in outs), timeout=60)
     (tmp_path / "go").touch()
     assert [r.wait(60) for r in racers] == [0, 0]
     started = [json.loads(line) for out in outs if out.exists() for line in out.read_text().split()]
