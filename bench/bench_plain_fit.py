@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bench_throughput import machine, ratios, run_bare, run_launcher  # noqa: E402
 from core.config import RunConfig  # noqa: E402
 
+DETAIL_KEYS = ("examples_per_s", "examples_per_cpu_s", "epoch_seconds", "loadavg_at_start")
 DEFAULT_VARIANTS = "data_no_cache,data_no_prefetch,data_parallel_batch,data_nondeterministic"
 
 
@@ -62,9 +63,18 @@ def main(argv: list[str] | None = None) -> int:
                     results[arm] = run_bare(config, plain=True)
                 else:
                     results[arm] = run_launcher(config, Path(tmp), arm[len("launcher[") : -1])
-                print(f"round {i + 1} {arm}: {results[arm]['examples_per_s']:.1f} ex/s", flush=True)
+                r = results[arm]
+                print(
+                    f"round {i + 1} {arm}: {r['examples_per_s']:.1f} ex/s,"
+                    f" {r['examples_per_cpu_s']:.1f} ex/CPU-s, epochs {r['epoch_seconds']} s,"
+                    f" load {r['loadavg_at_start'][0]}",
+                    flush=True,
+                )
             rounds.append({arm: ratios(results["plain"], results[arm]) for arm in arms[1:]})
             rounds[-1]["plain_examples_per_s"] = results["plain"]["examples_per_s"]
+            rounds[-1]["detail"] = {  # per arm: where a slow round lost its time
+                arm: {k: r.get(k) for k in DETAIL_KEYS} for arm, r in results.items()
+            }
     summary = {
         "benchmark": "plain_fit",
         "config": vars(args) | {"json_out": None},

@@ -48,7 +48,9 @@ setInterval(() => {
   for (const phrase in window.__bad) if (text.includes(phrase)) window.__bad[phrase] += 1;
 }, 1000);
 setInterval(() => {
-  const bar = document.querySelector('[data-testid="stProgress"]');
+  // the live feed's progress line (dashboard/live_chart.py) or Streamlit's progress bar
+  const bar = document.querySelector(
+    '.tflab-live-progress:not([hidden]), [data-testid="stProgress"]');
   const m = bar && bar.innerText.match(/epoch (\\d+)\\/\\d+ · step (\\d+)\\/(\\d+)/);
   if (m) {
     if (!window.__perEpoch) window.__perEpoch = Number(m[3]);

@@ -20,7 +20,7 @@ HEIGHT_PX = 320  # like metric_curves' figures
 CSS_CLASS = "tflab-live-chart"  # the chart's root element (has data-last-step)
 
 _JS = r"""
-const H = 320, L = 62, R = 14, T = 30, B = 66;
+const H = 320, L0 = 62, R = 14, T = 30, B = 72;
 function nice(span, n) {
   const raw = span / Math.max(1, n), p = Math.pow(10, Math.floor(Math.log10(raw)));
   const f = raw / p;
@@ -60,16 +60,7 @@ function draw(root) {
   if (x1 - x0 < 1e-9) { x0 -= 0.5; x1 += 0.5; }
   if (y1 - y0 < 1e-12) { const p = Math.abs(y0) * 0.1 || 0.5; y0 -= p; y1 += p; }
   const pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad;
-  const pw = w - L - R, ph = H - T - B;
-  const px = x => L + (x - x0) / (x1 - x0) * pw, py = y => T + (y1 - y) / (y1 - y0) * ph;
-  ctx.font = `12px ${family}`; ctx.lineWidth = 1;
-  ctx.strokeStyle = "rgba(128,128,128,0.25)"; ctx.fillStyle = ink;
-  const xt = ticks(x0, x1, Math.max(2, Math.floor(pw / 80)));
-  ctx.textAlign = "center"; ctx.textBaseline = "top";
-  for (const v of xt.values) {
-    ctx.beginPath(); ctx.moveTo(px(v), T); ctx.lineTo(px(v), T + ph); ctx.stroke();
-    ctx.fillText(fmt(v, xt.step), px(v), T + ph + 5);
-  }
+  const ph = H - T - B;
   let yv;
   if (log && Math.floor(y1) - Math.ceil(y0) >= 1) {
     yv = [];
@@ -80,6 +71,18 @@ function draw(root) {
     const yt = ticks(y0, y1, Math.max(2, Math.floor(ph / 45)));
     const label = v => (log ? String(Number(Math.pow(10, v).toPrecision(2))) : fmt(v, yt.step));
     yv = yt.values.map(v => ({ at: v, label: label(v) }));
+  }
+  ctx.font = `12px ${family}`;
+  const L = Math.max(L0, 30 + Math.max(0, ...yv.map(t => ctx.measureText(t.label).width)));
+  const pw = w - L - R;
+  const px = x => L + (x - x0) / (x1 - x0) * pw, py = y => T + (y1 - y) / (y1 - y0) * ph;
+  ctx.font = `12px ${family}`; ctx.lineWidth = 1;
+  ctx.strokeStyle = "rgba(128,128,128,0.25)"; ctx.fillStyle = ink;
+  const xt = ticks(x0, x1, Math.max(2, Math.floor(pw / 80)));
+  ctx.textAlign = "center"; ctx.textBaseline = "top";
+  for (const v of xt.values) {
+    ctx.beginPath(); ctx.moveTo(px(v), T); ctx.lineTo(px(v), T + ph); ctx.stroke();
+    ctx.fillText(fmt(v, xt.step), px(v), T + ph + 5);
   }
   ctx.textAlign = "right"; ctx.textBaseline = "middle";
   for (const t of yv) {
@@ -113,33 +116,119 @@ function draw(root) {
   }
   ctx.restore(); ctx.globalAlpha = 1;
   ctx.font = `12px ${family}`; ctx.textBaseline = "middle";
-  let lx = L; const ly = H - 12;
-  for (const s of d.traces) {
-    ctx.strokeStyle = s.colour; ctx.lineWidth = Math.max(2, s.width);
-    ctx.globalAlpha = Math.max(0.5, s.opacity);
-    ctx.beginPath(); ctx.moveTo(lx, ly); ctx.lineTo(lx + 22, ly); ctx.stroke(); ctx.globalAlpha = 1;
-    ctx.fillStyle = ink; ctx.fillText(s.name, lx + 28, ly);
-    lx += 28 + ctx.measureText(s.name).width + 18;
+  const items = d.traces.map(s => ({ s, w: 28 + ctx.measureText(s.name).width + 18 }));
+  const rows = [[]];
+  let used = 0;
+  for (const it of items) {  // a second legend row when one does not fit (narrow charts)
+    if (used + it.w > w - L && rows[rows.length - 1].length) { rows.push([]); used = 0; }
+    rows[rows.length - 1].push(it); used += it.w;
   }
+  rows.slice(-2).forEach((row, r, shown) => {
+    let lx = L; const ly = H - 12 - 16 * (shown.length - 1 - r);
+    for (const { s, w: iw } of row) {
+      ctx.strokeStyle = s.colour; ctx.lineWidth = Math.max(2, s.width);
+      ctx.globalAlpha = Math.max(0.5, s.opacity);
+      ctx.beginPath(); ctx.moveTo(lx, ly); ctx.lineTo(lx + 22, ly); ctx.stroke();
+      ctx.globalAlpha = 1; ctx.fillStyle = ink; ctx.fillText(s.name, lx + 28, ly);
+      lx += iw;
+    }
+  });
 }
-export default function(component) {
-  const { data, parentElement } = component;
-  let root = parentElement.querySelector(".tflab-live-chart");
+function chartRoot(grid, i) {
+  let root = grid.children[i];
   if (!root) {
     root = document.createElement("div");
     root.className = "tflab-live-chart";
-    root.style.cssText = `width:100%;height:${H}px`;
+    root.style.cssText = `width:100%;height:${H}px;min-width:0`;
     root.setAttribute("role", "img");
     root.appendChild(document.createElement("canvas"));
-    parentElement.appendChild(root);
+    grid.appendChild(root);
     root.__observer = new ResizeObserver(() => draw(root));
-    root.__observer.observe(root);
   }
-  root.__data = data;
-  root.dataset.lastStep = data.last_step === null ? "" : String(data.last_step);
-  root.setAttribute("aria-label", `${data.title} chart, last step ${root.dataset.lastStep}`);
-  draw(root);
-  return () => root.__observer.disconnect();
+  root.__observer.observe(root);
+  return root;
+}
+function render(panel, d) {
+  const bar = panel.querySelector(".tflab-live-progress");
+  const note = panel.querySelector(".tflab-live-note");
+  bar.hidden = !d.progress;
+  if (d.progress) {
+    // :scope: the bar itself is a div, so a bare "div > div" would find the track, not the fill
+    const fill = bar.querySelector(":scope > div > div");
+    fill.style.width = `${Math.round(100 * d.progress.fraction)}%`;
+    bar.querySelector("p").textContent = d.progress.text;
+  }
+  const charts = d.charts || (d.traces ? [d] : []);
+  note.hidden = charts.length > 0 || !d.waiting;
+  note.textContent = d.waiting || "";
+  const grid = panel.querySelector(".tflab-live-grid");
+  const column = "minmax(0,1fr)";
+  grid.style.gridTemplateColumns = charts.length > 1 ? `${column} ${column}` : column;
+  charts.forEach((c, i) => {
+    const root = chartRoot(grid, i), step = c.last_step === null ? "" : String(c.last_step);
+    root.__data = { ...c, log_y: i === 0 && !!d.log_y };
+    root.dataset.lastStep = step;
+    root.setAttribute("aria-label", `${c.title} chart, last step ${step}`);
+    draw(root);
+  });
+  while (grid.children.length > charts.length) {
+    grid.lastChild.__observer.disconnect(); grid.lastChild.remove();
+  }
+}
+function poll(panel) {
+  clearTimeout(panel.__timer);
+  const feed = panel.__feed;
+  if (!feed || panel.__ended || document.hidden) return;  // shown again: visibilitychange
+  const again = () => { panel.__timer = setTimeout(() => poll(panel), feed.ms); };
+  fetch(`${feed.url}?v=${encodeURIComponent(panel.__tag)}`, { cache: "no-store" })
+    .then(r => (r.ok ? r.json() : Promise.reject(r.status)))
+    .then(p => {
+      if (panel.__feed !== feed) return;  // remounted meanwhile: that call polls
+      if (!p.same) {
+        panel.__tag = p.tag;
+        render(panel, { ...p, log_y: panel.__log, waiting: feed.waiting });
+        if (p.panel !== feed.panel || !p.active) {
+          feed.panel = p.panel;  // once per change: Streamlit redraws the rest of the panel
+          panel.__trigger("changed", p.panel);
+        }
+        if (!p.active) { panel.__ended = true; return; }
+      }
+      again();
+    })
+    .catch(status => {
+      if (status === 404) panel.__trigger("changed", "gone");  // token expired: a fresh one
+      else again();  // the server is restarting or busy: ask again later
+    });
+}
+export default function(component) {
+  const { data, parentElement, setTriggerValue } = component;
+  let panel = parentElement.querySelector(".tflab-live-panel");
+  if (!panel) {
+    panel = document.createElement("div");
+    panel.className = "tflab-live-panel";
+    panel.innerHTML = '<div class="tflab-live-progress" hidden style="margin-bottom:8px">' +
+      '<p style="margin:0 0 4px;font-size:14px"></p>' +
+      '<div style="height:6px;border-radius:3px;background:rgba(128,128,128,0.2)">' +
+      '<div style="height:100%;border-radius:3px;background:#1f77b4;width:0"></div></div></div>' +
+      '<p class="tflab-live-note" hidden style="margin:8px 0"></p>' +
+      '<div class="tflab-live-grid" style="display:grid;gap:16px"></div>';
+    parentElement.appendChild(panel);
+  }
+  panel.__trigger = setTriggerValue || (() => {});
+  panel.__log = !!data.log_y;
+  panel.__tag = data.tag || "";
+  panel.__ended = false;
+  panel.__feed = data.feed ? { ...data.feed, waiting: data.waiting } : null;
+  render(panel, data);
+  document.removeEventListener("visibilitychange", panel.__shown || (() => {}));
+  panel.__shown = () => { if (!document.hidden) poll(panel); };
+  document.addEventListener("visibilitychange", panel.__shown);
+  clearTimeout(panel.__timer);
+  if (panel.__feed) panel.__timer = setTimeout(() => poll(panel), panel.__feed.ms);
+  return () => {
+    clearTimeout(panel.__timer);
+    document.removeEventListener("visibilitychange", panel.__shown);
+  };
 }
 """
 
@@ -185,11 +274,12 @@ def series(
 
 
 def _trace(name, x, y, colour, width, opacity, markers) -> dict:
-    y = np.where(np.isfinite(y), y, np.nan)  # NaN/inf become null: a gap, valid JSON
+    finite = np.isfinite(y)
+    short = _six_digits(np.where(finite, y, 0.0)).tolist()
     return {
         "name": name,
         "x": np.round(x, 5).tolist(),
-        "y": [None if np.isnan(v) else float(f"{v:.6g}") for v in y],
+        "y": [v if ok else None for v, ok in zip(short, finite.tolist(), strict=True)],
         "colour": colour,
         "width": width,
         "opacity": opacity,
@@ -197,6 +287,47 @@ def _trace(name, x, y, colour, width, opacity, markers) -> dict:
     }
 
 
+def _six_digits(y: np.ndarray) -> np.ndarray:
+    """y (finite) rounded to 6 significant digits, vectorised: each value is the double
+    nearest a 6-digit decimal, so JSON prints it short (0.123457, 1.5e-07)."""
+    exponent = np.floor(np.log10(np.where(y == 0, 1.0, np.abs(y)))).astype(int)
+    shift = np.clip(5 - exponent, -300, 300)
+    up = shift >= 0  # scale by an exact power of ten: multiply up, or divide down
+    scale = 10.0 ** np.abs(shift)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = np.where(up, np.round(y * scale) / scale, np.round(y / scale) * scale)
+    return np.where(np.isfinite(rounded), rounded, y)
+
+
 def live_chart(data: dict, *, log_y: bool, key: str) -> None:
     """Mount (or update in place) the chart with series() data; log_y: a logarithmic y axis."""
     _component()(key=key, data={**data, "log_y": bool(log_y)}, height=HEIGHT_PX)
+
+
+def live_panel(
+    charts: list[dict],
+    progress: tuple[float, str],
+    feed: dict,
+    *,
+    log_y: bool,
+    key: str,
+    waiting: str = "",
+) -> None:
+    """Mount the progress line and every live chart (series() data; two a row, the first with
+    log_y) that then follow `feed` on their own: {"url", "ms", "tag", "panel"} of
+    dashboard.live_feed. When the feed's "panel" key moves or the run ends, the chart asks for
+    one rerun (a trigger value; the rerun redraws the surrounding fragment). `waiting`: shown
+    while there is no chart yet."""
+    data = {
+        "charts": charts,
+        "progress": {"fraction": float(progress[0]), "text": progress[1]},
+        "tag": feed["tag"],
+        "feed": {"url": feed["url"], "ms": feed["ms"], "panel": feed["panel"]},
+        "waiting": waiting,
+        "log_y": bool(log_y),
+    }
+    _component()(key=key, data=data, on_changed_change=_noop)
+
+
+def _noop() -> None:
+    """The trigger's rerun is all that is needed."""

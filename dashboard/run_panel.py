@@ -12,16 +12,16 @@ from core.runs.store import RunStore
 from core.tasks.picker_summary import headline, is_picker_model, read_evaluation
 from dashboard.continue_view import render_continue, render_heading
 from dashboard.figures import log_scaled
-from dashboard.live_chart import live_chart
+from dashboard.live_chart import live_chart, live_panel
+from dashboard.live_feed import POLL_MS, feed_url, panel_key, tag
 from dashboard.login import current_user, run_permission
 from dashboard.queue_view import render_queue_status
-from dashboard.run_watch import LIVE_CURVE, curves, live_series
+from dashboard.run_watch import LIVE_CURVE, PICK_F1, curves, live_feed_series, live_series
 from dashboard.widgets import (
     IMPORTED_MODELS,
-    format_seconds,
     owner_label,
     page_path,
-    run_progress,
+    progress_line,
 )
 
 HEADLINE = (
@@ -56,7 +56,12 @@ def render_run_panel(store: RunStore, run_id: str, live_every: float | None = 1.
     st.caption(_caption(run))
     st.caption(describe_devices(run.config.get("devices")))  # GPUs, precision, XLA
     batches, figures = curves(store, run)
-    if run.is_active:
+    feed = feed_url(store, run.id) if run.is_active else None
+    if feed:  # the charts follow the run's live feed on their own (no rerun per update)
+        _controls(run)
+        _live_feed_part(store, run, feed)
+        figures = {k: v for k, v in figures.items() if k == PICK_F1}  # per epoch, Plotly
+    elif run.is_active:
         _controls(run)  # Stop: a click reruns this fragment and stops the run at once
         st.fragment(_live_part, run_every=live_every)(store, run.id)
         figures = {k: v for k, v in figures.items() if k != LIVE_CURVE}  # drawn by _live_part
@@ -96,6 +101,25 @@ def _caption(run) -> str:
     )
 
 
+WAITING = "Waiting for the first batch (the worker is starting TensorFlow) ..."
+
+
+def _live_feed_part(store: RunStore, run, url: str) -> None:
+    """Progress line and every batch chart of a live run, drawn by dashboard.live_chart and
+    kept current by polling dashboard.live_feed (the page reruns only when the panel changes)."""
+    version, rows, charts = live_feed_series(store, run)
+    waiting = WAITING if run.status != "queued" or run.claimed else ""
+    live_panel(
+        charts,
+        progress_line(run, rows),
+        {"url": url, "ms": POLL_MS, "tag": tag(version), "panel": panel_key(store, run)},
+        log_y=bool(st.session_state.get(f"log-y-{run.id}", False)),
+        key=f"live-panel-{run.id}",
+        waiting=waiting,
+    )
+    st.toggle("Log scale for the loss", key=f"log-y-{run.id}")
+
+
 def _live_part(store: RunStore, run_id: str) -> None:
     """The live run's progress line, log-scale toggle and light loss chart (a 1 s fragment)."""
     run = store.get_run(run_id)
@@ -107,7 +131,7 @@ def _live_part(store: RunStore, run_id: str) -> None:
         log_y = st.toggle("Log scale for the loss", key=f"log-y-{run.id}")
         live_chart(data, log_y=log_y, key=f"live-chart-{run.id}")
     elif run.status != "queued" or run.claimed:  # else its place in the queue says enough
-        st.info("Waiting for the first batch (the worker is starting TensorFlow) ...")
+        st.info(WAITING)
     _rerun_when_ended(run)
 
 
@@ -179,15 +203,8 @@ def _picker_tiles(run) -> None:
 
 
 def _progress(run, batches: list[dict]) -> None:
-    """The progress bar; its text "epoch E/N · step S/M · ETA ..." is parsed by bench/ and tests."""
-    fraction, eta = run_progress(run, batches=batches)
-    steps = run.steps_per_epoch or 0
-    text = f"epoch {min(run.epoch + 1, run.epochs)}/{run.epochs}"
-    if steps and run.is_active and run.epoch >= run.epochs:
-        text = "all epochs done · evaluating on the test split and saving"
-    elif steps and run.is_active:
-        text += f" · step {run.step}/{steps} · ETA {format_seconds(eta)}"
-    st.progress(fraction, text=text if run.is_active else f"{run.status} · {fraction:.0%}")
+    fraction, text = progress_line(run, batches)
+    st.progress(fraction, text=text)
 
 
 def _controls(run) -> None:

@@ -67,6 +67,9 @@ class _Watch:
     secondary_at: float = float("-inf")  # when the charts other than LIVE_CURVE were built
     templates: dict = field(default_factory=dict)  # metric -> metric_curves(...).to_dict()
     live: dict = field(default_factory=dict)  # dashboard.live_chart.series() of LIVE_CURVE
+    feed: list = field(default_factory=list)  # series() of every batch chart (live_feed_series)
+    built: dict = field(default_factory=dict)  # "figures" | "live" | "feed" -> version built for
+    figures_epoch_key: tuple | None = None  # the epoch_key the figures were last built at
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -80,14 +83,45 @@ def curves(store: RunStore, run: Run, now: float | None = None) -> tuple[list[di
     The figures are shared between sessions: callers must not change them.
     """
     with _watched(store, run, now) as watch:
+        if watch.built.get("figures") != watch.version:
+            _build_figures(run, watch, time.monotonic() if now is None else now)
+            watch.built["figures"] = watch.version
         return _thin(watch.rows, _points(run)), watch.figures
+
+
+def live_feed_series(
+    store: RunStore, run: Run, now: float | None = None
+) -> tuple[tuple, list[dict], list[dict]]:
+    """(the version drawn, thinned batch rows, [dashboard.live_chart.series() of every batch
+    chart, LIVE_CURVE first]) for dashboard.live_feed; shared between sessions (read only)."""
+    with _watched(store, run, now) as watch:
+        rows = _thin(watch.rows, _points(run))
+        if watch.built.get("feed") != watch.version:
+            names = _chart_names(run, rows, watch.epochs)
+            names = (
+                [LIVE_CURVE] + [m for m in names if m != LIVE_CURVE]
+                if LIVE_CURVE in names
+                else names
+            )
+            watch.feed = [
+                live_chart_series(rows, watch.epochs, m, run.steps_per_epoch, BATCH_TRACE)
+                for m in names
+            ]
+            watch.built["feed"] = watch.version
+        return watch.version, rows, watch.feed
 
 
 def live_series(store: RunStore, run: Run, now: float | None = None) -> tuple[list[dict], dict]:
     """(thinned batch rows, dashboard.live_chart.series() of LIVE_CURVE), from the same watch as
     curves(); the dict is shared between sessions: callers must not change it."""
     with _watched(store, run, now) as watch:
-        return _thin(watch.rows, _points(run)), watch.live
+        rows = _thin(watch.rows, _points(run))
+        if watch.built.get("live") != watch.version:
+            watch.live = live_chart_series(
+                rows, watch.epochs, LIVE_CURVE, run.steps_per_epoch, BATCH_TRACE
+            )
+            watch.built["live"] = watch.version
+        return rows, watch.live
 
 
 @contextmanager
@@ -131,17 +165,30 @@ def _refresh(store: RunStore, run: Run, watch: _Watch, now: float) -> None:
     else:
         watch.rows.extend(new)
     epoch_key = (run.epoch, run.status, run.steps_per_epoch)
-    new_epoch = epoch_key != watch.epoch_key
-    if new_epoch:
+    if epoch_key != watch.epoch_key:
         watch.epochs = store.epoch_metrics(run.id)
         watch.epoch_key = epoch_key
-        watch.templates = {}
-    rows = _thin(watch.rows, _points(run))
-    watch.live = live_chart_series(rows, watch.epochs, LIVE_CURVE, run.steps_per_epoch, BATCH_TRACE)
-    names = [m for m in CURVES if any(r.get(m) is not None for r in rows + watch.epochs)]
-    picker = is_picker_model(run.model)
-    if picker and "accuracy" in names:  # per-sample accuracy is no headline for a picker
+    watch.built = {}  # figures, live and feed series are built when asked for
+
+
+def _chart_names(run: Run, rows: list[dict], epochs: list[dict]) -> list[str]:
+    """The batch charts that have data, in CURVES order (a picker's accuracy last)."""
+    names = [m for m in CURVES if any(r.get(m) is not None for r in rows + epochs)]
+    if is_picker_model(run.model) and "accuracy" in names:  # no headline for a picker
         names = [m for m in names if m != "accuracy"] + ["accuracy"]
+    return names
+
+
+def _build_figures(run: Run, watch: _Watch, now: float) -> None:
+    """watch.figures for the watch's rows: LIVE_CURVE always, the others at most every
+    SECONDARY_S while live (else the same objects again), a picker's F1 once per epoch."""
+    new_epoch = watch.figures_epoch_key != watch.epoch_key
+    if new_epoch:
+        watch.templates = {}
+        watch.figures_epoch_key = watch.epoch_key
+    rows = _thin(watch.rows, _points(run))
+    names = _chart_names(run, rows, watch.epochs)
+    picker = is_picker_model(run.model)
     secondary = new_epoch or not run.is_active or now - watch.secondary_at >= SECONDARY_S
     if secondary:
         watch.secondary_at = now

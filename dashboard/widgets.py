@@ -86,6 +86,19 @@ def _batch_rate(batches: list[dict]) -> float | None:
     return steps / seconds if steps > 0 and seconds > 0 else None
 
 
+def progress_line(run: Run, batches: list[dict]) -> tuple[float, str]:
+    """(fraction done in [0, 1], the progress bar's text "epoch E/N · step S/M · ETA ...");
+    the text is parsed by bench/ and the browser tests."""
+    fraction, eta = run_progress(run, batches=batches)
+    steps = run.steps_per_epoch or 0
+    text = f"epoch {min(run.epoch + 1, run.epochs)}/{run.epochs}"
+    if steps and run.is_active and run.epoch >= run.epochs:
+        text = "all epochs done · evaluating on the test split and saving"
+    elif steps and run.is_active:
+        text += f" · step {run.step}/{steps} · ETA {format_seconds(eta)}"
+    return fraction, text if run.is_active else f"{run.status} · {fraction:.0%}"
+
+
 def format_seconds(seconds: float | None) -> str:
     if seconds is None:
         return "unknown"

@@ -12,6 +12,7 @@ from core.runs import launcher
 from core.runs.queries import run_warnings
 from core.tasks.picker_summary import clone_settings
 from dashboard.handover import pending
+from dashboard.live_feed import mounted as feed_mounted
 from dashboard.login import current_user
 from dashboard.model_views import render_model_overview
 from dashboard.run_panel import render_run_panel
@@ -22,6 +23,10 @@ from dashboard.widgets import get_store, runs_table_rows
 
 POLL_SECONDS = 1.0  # the run panel's progress line and loss chart, while its run is live
 RECENT_POLL_SECONDS = 3.0  # the recent-runs table, while one of its runs is live
+# With the live feed (dashboard/serve.py) the charts follow the run without reruns; the panel
+# and the table rerun rarely (each rerun re-renders the whole page in the browser)
+FEED_PANEL_SECONDS = 30.0
+FEED_RECENT_POLL_SECONDS = 10.0
 store = get_store()
 
 
@@ -117,7 +122,9 @@ with run_col:
         live = current is not None and current.is_active
         # while live: the panel every SECONDARY_S, its progress line and loss chart every
         # POLL_SECONDS (a nested fragment); no timer in a background tab
-        every = poll_every(SECONDARY_S if live else None)
+        every = poll_every(
+            (FEED_PANEL_SECONDS if feed_mounted() else SECONDARY_S) if live else None
+        )
         live_every = poll_every(POLL_SECONDS if live else None)
         st.fragment(render_run_panel, run_every=every)(store, selected, live_every)
     else:
@@ -125,4 +132,5 @@ with run_col:
 st.subheader("Recent runs")
 # Polls only while a listed run is live: a page showing finished runs costs the server nothing.
 listed_live = any(r.is_active for r in store.list_runs(limit=20))
-st.fragment(recent_runs, run_every=poll_every(RECENT_POLL_SECONDS if listed_live else None))()
+recent_every = FEED_RECENT_POLL_SECONDS if feed_mounted() else RECENT_POLL_SECONDS
+st.fragment(recent_runs, run_every=poll_every(recent_every if listed_live else None))()

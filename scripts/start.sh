@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/streamlit run dashboard/app.py "$@"
+exec .venv/bin/streamlit run dashboard/serve.py "$@"

@@ -108,7 +108,7 @@ def _fit_run(config: RunConfig, store: RunStore, run_id: str, run_dir: Path) -> 
         run_callbacks.EpochTensorBoard(str(run_dir / "logs"), write_graph=False),
         # last: an epoch is in the store before its resume checkpoint exists, so a kill in
         # between repeats the epoch instead of losing its metrics. Written after the first
-        # epoch, then at most ~2 % of the training time (see EpochBackup)
+        # epoch, then at most ~1 % of the training time (see EpochBackup)
         run_callbacks.EpochBackup(str(run_dir / "backup"), double_checkpoint=True),
     ]
     store.add_event(

@@ -1,4 +1,4 @@
-"""Shared pieces of the browser tests: a `streamlit run dashboard/app.py` server on a free port,
+"""Shared pieces of the browser tests: a `streamlit run dashboard/serve.py` server on a free port,
 Chromium through Playwright, one time budget per test, screenshots and small page readers.
 
 Every browser test starts its own server with its own runs folder (TFLAB_RUNS_DIR), its own
@@ -87,7 +87,7 @@ def dashboard_server(
             [
                 str(STREAMLIT),
                 "run",
-                "dashboard/app.py",
+                "dashboard/serve.py",
                 "--server.port",
                 str(port),
                 "--server.address",

@@ -1,4 +1,4 @@
-"""End to end: the Augment page in Chromium against a real `streamlit run dashboard/app.py`.
+"""End to end: the Augment page in Chromium against a real `streamlit run dashboard/serve.py`.
 
 Adds a Brightness step, reads the preview grid (captions and image sources), moves the step's
 'max delta' slider with the keyboard and changes the Seed, and checks that the grid follows each

@@ -1,4 +1,5 @@
-"""A tab in the background stops polling a live run, and picks it up again when shown.
+"""A tab in the background stops polling a live run, and picks it up again when shown (the live
+feed's charts stop asking /tflab-api/live/, the page's fragments lose their timers).
 
 The page's visibility is switched the way a browser does it when the user changes tabs: the
 document's visibilityState becomes "hidden" and a visibilitychange event fires.
@@ -12,6 +13,7 @@ import pytest
 
 from core.config import RunConfig
 from core.runs import launcher
+from tests.browser.live_view import PROGRESS
 from tests.browser.server import (
     TEST_BUDGET_S,
     Budget,
@@ -30,7 +32,7 @@ STEP = re.compile(r"epoch (\d+)/\d+ · step (\d+)/(\d+)")
 
 
 def progress_text(page) -> str:
-    match = STEP.search(text_of(page.get_by_test_id("stProgress")))
+    match = STEP.search(text_of(page.locator(PROGRESS)))  # the live feed's line or st.progress
     return match[0] if match else ""
 
 

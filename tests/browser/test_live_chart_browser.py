@@ -1,6 +1,7 @@
 """The light live loss chart (dashboard/live_chart.py) in Chromium: it appears on a live run,
-is drawn on a canvas the width of its column, its newest step moves on while the run trains, the
-Stop button stops the run at once, and once the run ended the page shows Plotly charts again.
+is drawn on a canvas the width of its grid cell (the live charts' grid fills the panel's column;
+two charts a row in the live feed), its newest step moves on while the run trains, the Stop
+button stops the run at once, and once the run ended the page shows Plotly charts again.
 
 A screenshot of the live run goes to SCREENSHOTS/train-live.png.
 """
@@ -25,8 +26,9 @@ pytestmark = pytest.mark.browser
 
 LONG = TINY | {"epochs": 100, "batch_size": 8, "max_train_examples": 400}  # stopped long before
 CHART = ".tflab-live-chart"
-# the shown chart's newest step, its canvas' size against the chart's, and how many of its
-# pixels are painted (a blank canvas has none)
+# the shown chart's newest step, its canvas' size against the chart's and its grid cell's (the
+# grid's columns share its width less the gaps), the grid's width against the Streamlit
+# column's, and how many of its pixels are painted (a blank canvas has none)
 READ_JS = """() => {
   const root = [...document.querySelectorAll(".tflab-live-chart")]
     .find(e => e.getBoundingClientRect().height > 0);
@@ -35,8 +37,12 @@ READ_JS = """() => {
   const px = ctx.getImageData(0, 0, c.width, c.height).data;
   let painted = 0;
   for (let i = 3; i < px.length; i += 4) if (px[i] > 0) painted++;
+  const grid = root.parentElement, style = getComputedStyle(grid);
+  const columns = style.gridTemplateColumns.split(" ").filter(Boolean).length;
+  const cell = (grid.clientWidth - (parseFloat(style.columnGap) || 0) * (columns - 1)) / columns;
   return {step: Number(root.dataset.lastStep), width: root.clientWidth,
-          canvas: c.width / (window.devicePixelRatio || 1), painted,
+          canvas: c.width / (window.devicePixelRatio || 1), painted, cell,
+          grid: grid.clientWidth,
           column: root.closest('[data-testid="stColumn"]').clientWidth};
 }"""
 
@@ -64,7 +70,8 @@ def test_live_chart_follows_the_run_and_gives_way_to_plotly(tmp_path):
             page.wait_for_timeout(250)
         assert len(steps) >= 4 and steps == sorted(steps), f"the chart's step moved: {steps}"
         seen = page.evaluate(READ_JS)
-        assert seen["canvas"] == seen["width"] > 0.9 * seen["column"], seen  # the column's width
+        assert seen["canvas"] == seen["width"] > 0.9 * seen["cell"], seen  # its cell's width
+        assert seen["grid"] > 0.9 * seen["column"], seen  # the charts fill the panel's column
         assert seen["painted"] > 5000, seen  # axes, labels, legend and lines are drawn
         screenshot(page, "train-live.png")
         budget.mark("chart moved")

@@ -23,6 +23,7 @@ import pytest
 from bench import watch_harness as wh
 from core.config import RunConfig
 from core.runs import launcher
+from tests.browser.live_view import PROGRESS, live_loss_step
 from tests.browser.server import (
     REPO,
     SERVER_START_S,
@@ -52,11 +53,11 @@ WORKER_NICE = 5
 
 @contextlib.contextmanager
 def server(runs: Path, secrets: Path, log: Path):
-    """(url, process) of `streamlit run dashboard/app.py` on the runs folder; its workers are
-    left alone (the test ends them)."""
+    """(url, process) of `streamlit run dashboard/serve.py` (what scripts/start.sh runs) on the
+    runs folder; its workers are left alone (the test ends them)."""
     port = free_port()
     env = dict(os.environ, TFLAB_RUNS_DIR=str(runs), TFLAB_SECRETS=str(secrets))
-    command = [str(STREAMLIT), "run", "dashboard/app.py", "--server.port", str(port)]
+    command = [str(STREAMLIT), "run", "dashboard/serve.py", "--server.port", str(port)]
     command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
     command += ["--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
     with open(log, "wb") as out:
@@ -79,15 +80,17 @@ def server(runs: Path, secrets: Path, log: Path):
 
 def steps_seen(page, budget: Budget, count: int = 3) -> list[tuple[int, int]]:
     """(epoch, step) from the progress text until it changed `count - 1` times, and the loss
-    curve redrew in between; fails if the run does not move on screen."""
+    curve redrew in between (the live feed's loss chart's newest step, else the first Plotly
+    chart's line); fails if the run does not move on screen."""
     seen: list[tuple[int, int]] = []
     lines: set[str] = set()
-    progress = page.get_by_test_id("stProgress")
+    progress = page.locator(PROGRESS)  # the live feed's line or st.progress
     while budget.left() > 5 and (len(seen) < count or len(lines) < count):
         match = STEP.search(text_of(progress))
         if match and (key := (int(match[1]), int(match[2]))) not in seen:
             seen.append(key)
-        drawn = chart_lines(page)
+        loss = live_loss_step(page)
+        drawn = [f"step {loss}"] if loss else chart_lines(page)
         if drawn and drawn[0]:
             lines.add(drawn[0])
         page.wait_for_timeout(200)
@@ -166,7 +169,7 @@ def test_runs_survive_a_dashboard_restart_and_show_live_again(tmp_path, monkeypa
                     seen = steps_seen(page, budget)
                     assert store.get_run(run_id).status == "running", run_id
                     budget.mark(f"server B shows {run_id} live at {seen[-1]}")
-                chart = page.get_by_test_id("stPlotlyChart").first
+                chart = page.locator(".tflab-live-chart").first  # the live loss chart
                 chart.wait_for(timeout=budget.ms(10))
                 screenshot(page, "restart-live.png", show=chart)
                 for run_id in (first, second):

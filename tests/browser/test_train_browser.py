@@ -1,4 +1,4 @@
-"""End to end: a real `streamlit run dashboard/app.py` server driven by Chromium (Playwright).
+"""End to end: a real `streamlit run dashboard/serve.py` server driven by Chromium (Playwright).
 
 Starts a run from the Train form, watches the live progress and curves move, reloads the page
 (the run id must survive in the URL), waits for the run to succeed, then visits Home and Predict.
@@ -13,6 +13,7 @@ import re
 import pytest
 
 from core.runs.store import RunStore
+from tests.browser.live_view import PROGRESS, live_charts, live_loss_step
 from tests.browser.server import (
     SCREENSHOTS,
     TEST_BUDGET_S,
@@ -29,21 +30,6 @@ pytestmark = pytest.mark.browser
 
 # TEST_BUDGET_S: an idle machine needs ~35 s (the run: ~5 s TensorFlow start, ~6 s of
 # batches). Override with TFLAB_BROWSER_BUDGET_S.
-
-
-LIVE_STEP_JS = """() => {
-  const e = [...document.querySelectorAll(".tflab-live-chart")]
-    .find(c => c.getBoundingClientRect().height > 0);
-  return e ? e.dataset.lastStep : "";
-}"""
-
-
-def live_loss_step(page) -> str:
-    """The newest step on the live loss chart (dashboard/live_chart.py), '' when none shown."""
-    try:
-        return page.evaluate(LIVE_STEP_JS)
-    except Exception:  # noqa: BLE001 - a navigation or rerun in the middle of the call
-        return ""
 
 
 @pytest.fixture
@@ -92,7 +78,7 @@ def test_train_watch_reload_and_predict(server):
             budget.mark("run started")
 
             # ---- watch it move: progress text and the loss curve change while it runs --------
-            progress = page.get_by_test_id("stProgress")
+            progress = page.locator(PROGRESS)  # the live feed's line or st.progress
             steps_seen: list[str] = []
             curves_seen: list[str] = []
             shot_taken = False
@@ -103,11 +89,14 @@ def test_train_watch_reload_and_predict(server):
                 step = re.search(r"epoch \d+/\d+ · step \d+/\d+", text)
                 if step and step.group(0) not in steps_seen:
                     steps_seen.append(step.group(0))
-                lines = chart_lines(page)  # the Plotly charts: accuracy while live
+                lines = chart_lines(page)  # the Plotly charts (none while the feed draws)
+                live = live_charts(page)  # the light live charts: loss first (+ the others)
                 loss = live_loss_step(page)  # the light live loss chart's newest step
                 if loss and loss not in curves_seen:
                     curves_seen.append(loss)
-                all_drawn = bool(loss) and len(lines) >= 1 and all(lines)
+                drawn = all(c["canvas"] > 0 and c["step"] is not None for c in live)
+                # loss and accuracy at least, every one drawn
+                all_drawn = bool(loss) and len(live) + len(lines) >= 2 and drawn and all(lines)
                 if (
                     not shot_taken
                     and len(curves_seen) >= 3
@@ -116,7 +105,13 @@ def test_train_watch_reload_and_predict(server):
                 ):
                     screenshot(page, "train.png")
                     after = chart_lines(page)  # still all drawn: the PNG is not mid-redraw
-                    shot_taken = len(after) == len(lines) and all(after)
+                    live_after = live_charts(page)
+                    shot_taken = (
+                        len(after) == len(lines)
+                        and all(after)
+                        and len(live_after) == len(live)
+                        and all(c["canvas"] > 0 for c in live_after)
+                    )
                 if shot_taken and len(steps_seen) >= 3 and len(curves_seen) >= 3:
                     break
                 page.wait_for_timeout(250)
