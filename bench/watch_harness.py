@@ -242,7 +242,9 @@ class Tabs:
         if wait_s is None:
             return
         for page, _ in self.pages[-count:]:
-            page.get_by_test_id("stPlotlyChart").first.wait_for(timeout=wait_s * 1000)
+            # a live run's canvas charts (dashboard/live_chart.py), a finished run's Plotly ones
+            charts = page.locator('.tflab-live-chart, [data-testid="stPlotlyChart"]')
+            charts.first.wait_for(timeout=wait_s * 1000)
 
     def _console(self, msg) -> None:
         """Console errors count, except 'Failed to load resource' (listed in resources)."""

@@ -33,6 +33,7 @@ from dashboard.widgets import progress_line
 
 ROUTE = "/tflab-api/live/{token}"
 POLL_MS = 500  # how often a shown tab asks; a hidden tab does not ask
+SAME_FOR_S = 0.15  # a payload this fresh answers "same" to its own tag without a store read
 TOKEN_TTL_S = 900.0
 MAX_TOKENS = 2000
 NO_STORE = {"Cache-Control": "no-store"}
@@ -43,7 +44,7 @@ _LOCK = threading.Lock()
 _TOKENS: dict[str, tuple[str, str, float]] = {}  # token -> (store path, run id, expiry)
 _BY_RUN: dict[tuple[str, str], str] = {}
 _STORES: dict[str, RunStore] = {}
-_PAYLOADS: dict[tuple[str, str], tuple[str, bytes]] = {}  # (store, run) -> (tag, JSON)
+_PAYLOADS: dict[tuple[str, str], tuple[str, bytes, float]] = {}  # -> (tag, JSON, built at)
 
 
 def mounted() -> bool:
@@ -100,6 +101,11 @@ def feed_endpoint(request: Request) -> Response:
 def payload(store: RunStore, run_id: str, seen_tag: str | None = None) -> bytes | None:
     """The feed's JSON for run_id ({"same": true} when seen_tag is still current); None when
     the run is gone."""
+    key = (str(store.path), run_id)
+    cached = _PAYLOADS.get(key)
+    fresh = cached is not None and time.monotonic() - cached[2] < SAME_FOR_S
+    if fresh and seen_tag == cached[0]:
+        return b'{"same":true}'  # asked again within SAME_FOR_S: no store read
     run = store.get_run(run_id)
     if run is None:
         return None
@@ -107,7 +113,6 @@ def payload(store: RunStore, run_id: str, seen_tag: str | None = None) -> bytes 
     tag_now = tag(version)
     if seen_tag == tag_now:
         return b'{"same":true}'
-    key = (str(store.path), run_id)
     cached = _PAYLOADS.get(key)
     if cached is not None and cached[0] == tag_now:
         return cached[1]
@@ -126,7 +131,7 @@ def payload(store: RunStore, run_id: str, seen_tag: str | None = None) -> bytes 
         allow_nan=False,
     ).encode()
     with _LOCK:
-        _PAYLOADS[key] = (tag_now, body)
+        _PAYLOADS[key] = (tag_now, body, time.monotonic())
     return body
 
 

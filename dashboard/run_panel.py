@@ -55,17 +55,20 @@ def render_run_panel(store: RunStore, run_id: str, live_every: float | None = 1.
     render_heading(store, run)  # status badge and health warnings
     st.caption(_caption(run))
     st.caption(describe_devices(run.config.get("devices")))  # GPUs, precision, XLA
-    batches, figures = curves(store, run)
     feed = feed_url(store, run.id) if run.is_active else None
     if feed:  # the charts follow the run's live feed on their own (no rerun per update)
         _controls(run)
         _live_feed_part(store, run, feed)
-        figures = {k: v for k, v in figures.items() if k == PICK_F1}  # per epoch, Plotly
+        figures = {}  # no Plotly figure is built while live, but a picker's F1 (per epoch)
+        if is_picker_model(run.model):
+            figures = {k: v for k, v in curves(store, run)[1].items() if k == PICK_F1}
     elif run.is_active:
+        figures = curves(store, run)[1]
         _controls(run)  # Stop: a click reruns this fragment and stops the run at once
         st.fragment(_live_part, run_every=live_every)(store, run.id)
         figures = {k: v for k, v in figures.items() if k != LIVE_CURVE}  # drawn by _live_part
     else:
+        batches, figures = curves(store, run)
         _progress(run, batches)
         _controls(run)
     render_queue_status(store, run)  # a queued run: its place, estimated start, Cancel

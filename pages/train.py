@@ -26,7 +26,7 @@ RECENT_POLL_SECONDS = 3.0  # the recent-runs table, while one of its runs is liv
 # With the live feed (dashboard/serve.py) the charts follow the run without reruns; the panel
 # and the table rerun rarely (each rerun re-renders the whole page in the browser)
 FEED_PANEL_SECONDS = 30.0
-FEED_RECENT_POLL_SECONDS = 10.0
+FEED_RECENT_POLL_SECONDS = 30.0
 store = get_store()
 
 

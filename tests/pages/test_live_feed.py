@@ -155,3 +155,17 @@ def test_train_page_in_feed_mode_mounts_one_panel_that_follows_the_feed(runs_roo
     assert not at.exception, at.exception
     assert panels(at) == [] and at.get("plotly_chart")  # Plotly with hover and zoom again
     run_watch.forget(store, run_id)
+
+
+def test_a_tab_asking_right_after_a_build_gets_same_without_a_store_read(
+    runs_root, mounted, monkeypatch
+):
+    store = RunStore(runs_root / "runs.sqlite")
+    run_id = live_run(store)
+    body = json.loads(live_feed.payload(store, run_id))
+    monkeypatch.setattr(store, "get_run", lambda _id: pytest.fail("read the store"))
+    assert live_feed.payload(store, run_id, body["tag"]) == b'{"same":true}'
+    monkeypatch.setattr(live_feed, "SAME_FOR_S", 0.0)  # stale: the store is read again
+    with pytest.raises(pytest.fail.Exception):
+        live_feed.payload(store, run_id, body["tag"])
+    run_watch.forget(store, run_id)
