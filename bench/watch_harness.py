@@ -193,7 +193,7 @@ def start_run(root: Path, name: str, epochs: int = 200, niceness: int = 0) -> st
 def stop_run(root: Path, run_id: str, timeout: float = 60) -> None:
     store = RunStore(root / "runs.sqlite")
     with contextlib.suppress(ValueError, PermissionError):
-        launcher.stop(run_id, user="bench")
+        launcher.stop(run_id, root, user="bench")
     deadline = time.monotonic() + timeout
     while store.get_run(run_id).is_active and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -348,12 +348,14 @@ def run_load(
     tabs: int = 10,
     baseline_s: float = 15,
     niceness: int = 0,
+    while_open=None,
 ):
     """Two digits runs train (workers reniced to `niceness`); `tabs` Chromium pages
     (alternating between the runs) watch them for `seconds`. Returns page errors, failed
     resources, batch-end-to-screen delays, progress updates per tab, each run's batches/s with
     and without viewers (no-viewer windows of baseline_s before and after), the dashboard's CPU
-    and how often "database is locked" was seen."""
+    and how often "database is locked" was seen. while_open(tabs, rates) runs before the tabs
+    close (rates(window_s) -> ([batches/s per run], dashboard cores)); its result is "extra"."""
     store = RunStore(root / "runs.sqlite")
     meter = CpuMeter(server_pid(url))
     run_ids = [  # 2,000 epochs: they must outlast every window, however slow the tabs open
@@ -381,6 +383,7 @@ def run_load(
         watched, cpu = rates(seconds)
         seen, shown, bad = pages.seen(), pages.progress(), pages.bad_text()
         progress = {r: store.latest_batch(r)["global_step"] for r in run_ids}
+        extra = while_open(pages, rates) if while_open else None
     finally:
         pages.close()
     after, _ = rates(baseline_s)
@@ -408,4 +411,5 @@ def run_load(
         "steps_reached": progress,
         "worker_niceness": niceness,
         "worker_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "TensorFlow's default"),
+        "extra": extra,
     }

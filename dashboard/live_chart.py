@@ -175,30 +175,63 @@ function render(panel, d) {
     grid.lastChild.__observer.disconnect(); grid.lastChild.remove();
   }
 }
-function poll(panel) {
+function handle(panel, feed, p) {  // one feed answer (poll or push); false once the run ended
+  if (panel.__feed !== feed) return false;  // remounted meanwhile: that mount follows the feed
+  if (p.same) return true;
+  panel.__tag = p.tag;
+  render(panel, { ...p, log_y: panel.__log, waiting: feed.waiting });
+  if (p.panel !== feed.panel || !p.active) {
+    feed.panel = p.panel;  // once per change: Streamlit redraws the rest of the panel
+    panel.__trigger("changed", p.panel);
+  }
+  if (!p.active) panel.__ended = true;
+  return p.active;
+}
+function poll(panel) {  // the fallback: ask the HTTP route every feed.ms
   clearTimeout(panel.__timer);
   const feed = panel.__feed;
   if (!feed || panel.__ended || document.hidden) return;  // shown again: visibilitychange
   const again = () => { panel.__timer = setTimeout(() => poll(panel), feed.ms); };
   fetch(`${feed.url}?v=${encodeURIComponent(panel.__tag)}`, { cache: "no-store" })
     .then(r => (r.ok ? r.json() : Promise.reject(r.status)))
-    .then(p => {
-      if (panel.__feed !== feed) return;  // remounted meanwhile: that call polls
-      if (!p.same) {
-        panel.__tag = p.tag;
-        render(panel, { ...p, log_y: panel.__log, waiting: feed.waiting });
-        if (p.panel !== feed.panel || !p.active) {
-          feed.panel = p.panel;  // once per change: Streamlit redraws the rest of the panel
-          panel.__trigger("changed", p.panel);
-        }
-        if (!p.active) { panel.__ended = true; return; }
-      }
-      again();
-    })
+    .then(p => { if (handle(panel, feed, p)) again(); })
     .catch(status => {
       if (status === 404) panel.__trigger("changed", "gone");  // token expired: a fresh one
       else again();  // the server is restarting or busy: ask again later
     });
+}
+function hangUp(panel) {
+  const ws = panel.__socket;
+  panel.__socket = null;
+  if (ws) { ws.onclose = null; ws.close(1000); }
+}
+function listen(panel) {  // the feed pushed over a WebSocket; polling if one never opens
+  clearTimeout(panel.__timer);
+  const feed = panel.__feed;
+  if (!feed || panel.__ended || document.hidden || panel.__socket) return;
+  if (panel.__noSocket) { poll(panel); return; }
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  let ws;
+  try {
+    ws = new WebSocket(
+      `${scheme}//${location.host}${feed.url}?v=${encodeURIComponent(panel.__tag)}`);
+  } catch (err) {  // refused at once (a blocked scheme, an extension): poll instead
+    panel.__noSocket = true; poll(panel); return;
+  }
+  let heard = false;
+  panel.__socket = ws;
+  ws.onmessage = e => {
+    heard = true;
+    if (!handle(panel, feed, JSON.parse(e.data))) hangUp(panel);
+  };
+  ws.onclose = e => {
+    panel.__socket = null;
+    if (panel.__feed !== feed || panel.__ended || document.hidden) return;
+    if (e.code === 4404) { panel.__trigger("changed", "gone"); return; }  // a fresh token
+    if (e.code === 1000) { panel.__trigger("changed", "ended"); return; }  // the run ended
+    if (!heard) panel.__noSocket = true;  // e.g. a proxy without WebSockets: poll instead
+    panel.__timer = setTimeout(() => listen(panel), feed.ms);  // restarting server: again
+  };
 }
 export default function(component) {
   const { data, parentElement, setTriggerValue } = component;
@@ -221,12 +254,13 @@ export default function(component) {
   panel.__feed = data.feed ? { ...data.feed, waiting: data.waiting } : null;
   render(panel, data);
   document.removeEventListener("visibilitychange", panel.__shown || (() => {}));
-  panel.__shown = () => { if (!document.hidden) poll(panel); };
+  panel.__shown = () => { if (document.hidden) hangUp(panel); else listen(panel); };
   document.addEventListener("visibilitychange", panel.__shown);
-  clearTimeout(panel.__timer);
-  if (panel.__feed) panel.__timer = setTimeout(() => poll(panel), panel.__feed.ms);
+  hangUp(panel);  // a remount: the new feed (a fresh tag and token) gets its own socket
+  listen(panel);
   return () => {
     clearTimeout(panel.__timer);
+    hangUp(panel);
     document.removeEventListener("visibilitychange", panel.__shown);
   };
 }

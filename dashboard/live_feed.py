@@ -1,5 +1,6 @@
-"""The live feed of a run: a small JSON endpoint that a live Train panel's charts poll every
-POLL_MS, so watching a run needs no Streamlit rerun per update (a fragment rerun re-renders the
+"""The live feed of a run: the JSON a live Train panel's charts follow, pushed over a WebSocket
+(dashboard/live_push.py) or, where a socket fails, polled every POLL_MS from the GET route
+here, so watching a run needs no Streamlit rerun per update (a fragment rerun re-renders the
 whole page in the browser, ~0.1-0.2 renderer CPU s on the Train page; bench/bench_tab_render.py).
 
 GET <base>/tflab-api/live/<token>?v=<tag> answers {"same": true} while the run's drawn version
@@ -7,7 +8,8 @@ is still <tag>, else the payload: {"tag", "status", "active", "panel", "progress
 "text"}, "charts": [dashboard.live_chart.series() of every batch chart, loss first],
 "last_step"}. "panel" changes when the rest of the panel must be redrawn (status, stop flag,
 events, a picker's epoch): the chart then asks Streamlit for one rerun. One payload is built
-per run version and shared by every viewer of this process (dashboard.run_watch).
+per run version (snapshot()) and shared by every viewer of this process and by the push
+(dashboard.run_watch).
 
 A token is a random capability handed to a page that renders the run's panel (so only a
 signed-in page ever learns it), renewed by each render and forgotten TOKEN_TTL_S after the last;
@@ -22,6 +24,7 @@ import json
 import secrets
 import threading
 import time
+from typing import NamedTuple
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -40,11 +43,22 @@ NO_STORE = {"Cache-Control": "no-store"}
 MOUNTED = False  # set by dashboard/serve.py once the route is part of the server
 BASE_PATH = ""  # server.baseUrlPath with a leading slash ("" at the root), set by serve.py
 
+
+class Snapshot(NamedTuple):
+    """The feed's newest payload of a run: its tag, the JSON, and whether the run is live."""
+
+    tag: str
+    body: bytes
+    active: bool
+
+
 _LOCK = threading.Lock()
 _TOKENS: dict[str, tuple[str, str, float]] = {}  # token -> (store path, run id, expiry)
 _BY_RUN: dict[tuple[str, str], str] = {}
 _STORES: dict[str, RunStore] = {}
-_PAYLOADS: dict[tuple[str, str], tuple[str, bytes, float]] = {}  # -> (tag, JSON, built at)
+_PAYLOADS: dict[tuple[str, str], Snapshot] = {}
+_BUILT_AT: dict[tuple[str, str], float] = {}  # when a payload was last confirmed current
+SAME = b'{"same":true}'
 
 
 def mounted() -> bool:
@@ -78,19 +92,26 @@ def _forget(token: str) -> None:
     path, run_id, _ = _TOKENS.pop(token)
     _BY_RUN.pop((path, run_id), None)
     _PAYLOADS.pop((path, run_id), None)
+    _BUILT_AT.pop((path, run_id), None)
+
+
+def lookup(token: str) -> tuple[RunStore, str] | None:
+    """(store, run id) of a live token; None when it is unknown or expired."""
+    with _LOCK:
+        entry = _TOKENS.get(token)
+        if entry is None or entry[2] < time.monotonic():
+            return None
+        store = _STORES.get(entry[0])
+    return None if store is None else (store, entry[1])
 
 
 def feed_endpoint(request: Request) -> Response:
     """The route's handler (sync: Starlette runs it in its thread pool, off the event loop)."""
-    with _LOCK:
-        entry = _TOKENS.get(request.path_params.get("token", ""))
-        if entry is not None and entry[2] < time.monotonic():
-            entry = None
-        store = _STORES.get(entry[0]) if entry else None
-    if entry is None or store is None:
+    found = lookup(request.path_params.get("token", ""))
+    if found is None:
         return JSONResponse({"error": "unknown or expired live feed"}, 404, headers=NO_STORE)
     try:
-        body = payload(store, entry[1], request.query_params.get("v"))
+        body = payload(found[0], found[1], request.query_params.get("v"))
     except Exception as err:  # noqa: BLE001 - a poll must not crash the server; say what failed
         return JSONResponse({"error": f"live feed failed: {err}"}, 503, headers=NO_STORE)
     if body is None:
@@ -101,21 +122,30 @@ def feed_endpoint(request: Request) -> Response:
 def payload(store: RunStore, run_id: str, seen_tag: str | None = None) -> bytes | None:
     """The feed's JSON for run_id ({"same": true} when seen_tag is still current); None when
     the run is gone."""
+    cached = _PAYLOADS.get((str(store.path), run_id))
+    if cached is not None and seen_tag == cached.tag:
+        if time.monotonic() - cached_at(store, run_id) < SAME_FOR_S:
+            return SAME  # asked again within SAME_FOR_S: no store read
+    now = snapshot(store, run_id)
+    if now is None:
+        return None
+    return SAME if seen_tag == now.tag else now.body
+
+
+def snapshot(store: RunStore, run_id: str) -> Snapshot | None:
+    """run_id's payload now (read from the store; built once per version, shared by every
+    viewer and by dashboard.live_push); None when the run is gone."""
     key = (str(store.path), run_id)
-    cached = _PAYLOADS.get(key)
-    fresh = cached is not None and time.monotonic() - cached[2] < SAME_FOR_S
-    if fresh and seen_tag == cached[0]:
-        return b'{"same":true}'  # asked again within SAME_FOR_S: no store read
     run = store.get_run(run_id)
     if run is None:
         return None
     version, rows, charts = live_feed_series(store, run)
     tag_now = tag(version)
-    if seen_tag == tag_now:
-        return b'{"same":true}'
     cached = _PAYLOADS.get(key)
-    if cached is not None and cached[0] == tag_now:
-        return cached[1]
+    if cached is not None and cached.tag == tag_now:
+        with _LOCK:
+            _BUILT_AT[key] = time.monotonic()
+        return cached
     fraction, text = progress_line(run, rows)
     body = json.dumps(
         {
@@ -130,9 +160,16 @@ def payload(store: RunStore, run_id: str, seen_tag: str | None = None) -> bytes 
         separators=(",", ":"),
         allow_nan=False,
     ).encode()
+    built = Snapshot(tag_now, body, run.is_active)
     with _LOCK:
-        _PAYLOADS[key] = (tag_now, body, time.monotonic())
-    return body
+        _PAYLOADS[key] = built
+        _BUILT_AT[key] = time.monotonic()
+    return built
+
+
+def cached_at(store: RunStore, run_id: str) -> float:
+    """When run_id's cached payload was last confirmed current (time.monotonic())."""
+    return _BUILT_AT.get((str(store.path), run_id), float("-inf"))
 
 
 def panel_key(store: RunStore, run: Run) -> str:

@@ -109,7 +109,8 @@ WAITING = "Waiting for the first batch (the worker is starting TensorFlow) ..."
 
 def _live_feed_part(store: RunStore, run, url: str) -> None:
     """Progress line and every batch chart of a live run, drawn by dashboard.live_chart and
-    kept current by polling dashboard.live_feed (the page reruns only when the panel changes)."""
+    kept current by dashboard.live_push's socket (or polling dashboard.live_feed where a socket
+    fails); the page reruns only when the panel changes."""
     version, rows, charts = live_feed_series(store, run)
     waiting = WAITING if run.status != "queued" or run.claimed else ""
     live_panel(

@@ -1,17 +1,25 @@
-"""The live feed (dashboard/live_feed.py, dashboard/live_chart.py) in Chromium, one server
-(`streamlit run dashboard/serve.py`) and one live digits run for every check:
+"""The live feed (dashboard/live_push.py, dashboard/live_feed.py, dashboard/live_chart.py) in
+Chromium, one server (`streamlit run dashboard/serve.py`) and one live digits run for every check:
 
-- the loss chart's newest step (data-last-step) moves on at least 3 times in an 8 s stretch in
-  which the page gets (almost) no Streamlit websocket frame, while the page asks
-  /tflab-api/live/ (a quiet page gets no keep-alive frames; a rerun is a burst of frames: ~6
-  for the recent-runs table every 10 s, ~15-80 for the run panel every 30 s);
-- the feed's URL answers the payload's keys, and {"same": true} for the tag it just gave;
+- pushed, not polled: the loss chart's newest step (data-last-step) moves on at least 3 times in
+  a 7.5 s stretch in which the page gets (almost) no frame on Streamlit's websocket
+  (/_stcore/stream), while the feed's websocket (ws .../tflab-api/live/<token>) delivers >= 3
+  frames and the page sends no HTTP request to /tflab-api/live/ (a quiet page gets no keep-alive
+  frames; a rerun is a burst of Streamlit frames: ~6 for the recent-runs table, ~15-80 for the
+  run panel, each every 30 s while the run is live);
+- the feed socket's URL (its token) answers over HTTP too: the payload's keys, and
+  {"same": true} for the tag it just gave;
 - all four batch charts of digits (loss, accuracy, learning rate, grad norm) are drawn on
   canvases, two a row, under a progress line whose fill is the fraction done;
-- a hidden tab asks the feed nothing and its chart stays still while the run trains; shown again
-  it polls and follows the run;
-- Stop: the run ends "stopped", the page shows Plotly charts and no live chart, and stops polling;
-- an unknown token gets 404 with a JSON error.
+- a hidden tab closes its feed socket (a close event), gets no feed frame, opens no socket,
+  polls nothing, and its chart stays still while the run trains; shown again it opens a new
+  feed socket and follows the run;
+- the fallback: a second page whose sockets to /tflab-api/live/ are closed (code 1011) before
+  any message (Playwright's route_web_socket: like a proxy without WebSockets) polls the HTTP
+  route instead (>= 4 requests in 4 s) and its chart moves on;
+- Stop: the run ends "stopped", the last feed frame says the run ended, the page shows Plotly
+  charts and no live chart, every feed socket is closed and no feed frame or poll follows;
+- an unknown token gets 404 with a JSON error over HTTP.
 
 A screenshot of the live panel goes to SCREENSHOTS/train-live-feed.png.
 """
@@ -22,13 +30,14 @@ import json
 import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
 
 from core.config import RunConfig
 from core.runs import launcher
-from tests.browser.live_view import live_charts, live_loss_step
+from tests.browser.live_view import FEED, FeedWatch, live_charts, live_loss_step
 from tests.browser.server import (
     TEST_BUDGET_S,
     Budget,
@@ -45,8 +54,8 @@ pytestmark = pytest.mark.browser
 # stopped by the test long before it ends (a quiet CI machine trains ~100 steps a second)
 LONG = TINY | {"epochs": 2000, "batch_size": 8, "max_train_examples": 400}
 CHART = ".tflab-live-chart"
-FEED = "/tflab-api/live/"
-QUIET_S = 7.5  # the stretch in which the chart must move without websocket traffic
+QUIET_S = 7.5  # the stretch in which the chart must move without Streamlit websocket traffic
+FALLBACK_S = 4.0  # how long the page without feed sockets is watched polling
 SEARCH_S = 35.0  # how long to look for such a stretch (a 30 s panel rerun may fall in one)
 STEP = re.compile(r"epoch (\d+)/(\d+) · step (\d+)/(\d+)")
 TITLES = ["loss", "accuracy", "learning rate", "grad norm"]
@@ -82,17 +91,37 @@ def get_json(url: str) -> tuple[int, dict]:
         return err.code, json.loads(err.read())
 
 
-def quiet_stretch(page, frames: list[float], feed: list[float], budget: Budget) -> dict:
-    """Watch QUIET_S seconds, starting 0.3 s after a burst of websocket frames ended (the recent
-    runs table's rerun, every 10 s), until the chart moved >= 3 times in one with <= 2 frames
-    (or SEARCH_S ran out; the panel's 30 s rerun may fall in one): the counts of the last
+def bursts(times: list[float], origin: float) -> list[tuple[float, int]]:
+    """Frame times as bursts: (seconds after origin of its first frame, frames), a burst being
+    frames less than 0.5 s apart."""
+    out: list[list] = []
+    for t in times:
+        if out and t - out[-1][2] < 0.5:
+            out[-1][1] += 1
+        else:
+            out.append([round(t - origin, 2), 1, t])
+        out[-1][2] = t
+    return [(start, count) for start, count, _ in out]
+
+
+def steps_between(page, start: float, end: float) -> list[int]:
+    """The loss chart's data-last-step values first seen between start and end (RECORD_STEPS_JS)."""
+    return [s for t, s in page.evaluate("() => window.__liveSteps") if start <= t <= end]
+
+
+def quiet_stretch(page, watch: FeedWatch, budget: Budget) -> dict:
+    """Watch QUIET_S seconds, starting 0.3 s after the last burst of Streamlit websocket frames
+    (after the next one when a 30 s rerun is due within the stretch), until the chart moved
+    >= 3 times in one with <= 2 such frames (or SEARCH_S ran out; the recent-runs table's and
+    the panel's 30 s reruns are not in step, one may fall in a stretch): the counts of the last
     stretch watched and of every stretch tried."""
-    deadline = time.monotonic() + min(SEARCH_S, budget.left() - 30)
+    frames = watch.frames
+    deadline = time.monotonic() + min(SEARCH_S, budget.left() - 60)
     tried = []
     while True:
         before = len(frames)
-        for _ in range(120):  # the next burst, 12 s at most
-            if len(frames) > before:
+        for _ in range(120 if time.time() - frames[-1] > 30 - QUIET_S - 5 else 0):
+            if len(frames) > before:  # the next burst, 12 s at most
                 break
             page.wait_for_timeout(100)
         while time.time() - frames[-1] < 0.3:
@@ -100,13 +129,14 @@ def quiet_stretch(page, frames: list[float], feed: list[float], budget: Budget) 
         start = time.time()
         page.wait_for_timeout(QUIET_S * 1000)
         end = time.time()
-        steps = [s for t, s in page.evaluate("() => window.__liveSteps") if start <= t <= end]
+        steps = steps_between(page, start, end)
         tried.append(
             {
                 "updates": len(steps),
                 "frames": sum(start <= t <= end for t in frames),
-                "frame times": [round(t - start, 2) for t in frames if start - 12 <= t <= end],
-                "feed requests": sum(start <= t <= end for t in feed),
+                "bursts": bursts([t for t in frames if start - 12 <= t <= end], start),
+                "pushes": watch.pushes(start, end),
+                "polls": len(watch.polled(start, end)),
                 "steps": steps,
             }
         )
@@ -114,6 +144,74 @@ def quiet_stretch(page, frames: list[float], feed: list[float], budget: Budget) 
         if quiet or time.monotonic() > deadline:
             break
     return {"last": tried[-1], "tried": tried}
+
+
+def check_hidden_then_shown(page, watch: FeedWatch, store, run_id: str) -> None:
+    """A hidden tab hangs up its feed socket and asks nothing; shown again it listens anew."""
+    set_tab_hidden(page, True)
+    hidden_at = time.time()
+    page.wait_for_timeout(500)
+    for _ in range(40):  # the page's one rerun when the tab hides (tab_visibility): done
+        if time.time() - watch.frames[-1] > 1.0:
+            break
+        page.wait_for_timeout(100)
+    frozen, then = live_loss_step(page), store.get_run(run_id)
+    page.wait_for_timeout(2500)
+    hidden_end = time.time()
+    assert watch.sockets, "the page never opened a feed socket"
+    assert watch.open_sockets() == [], f"a hidden tab kept its feed socket: {watch.summary()}"
+    late = watch.pushes(hidden_at + 0.5, hidden_end)
+    assert late == 0, f"a hidden tab got {late} feed frames"
+    opened = [round(s["opened"] - hidden_at, 2) for s in watch.opened_since(hidden_at)]
+    assert opened == [], f"a hidden tab opened feed sockets {opened} s after hiding"
+    asked = [round(t - hidden_at, 2) for t in watch.polled(hidden_at)]
+    assert asked == [], f"a hidden tab asked the feed over HTTP {asked} s after hiding"
+    assert live_loss_step(page) == frozen, "the hidden tab's chart moved"
+    now = store.get_run(run_id)
+    assert (now.epoch, now.step) != (then.epoch, then.step), "the run must keep training"
+
+    set_tab_hidden(page, False)
+    shown_at = time.time()
+    for _ in range(50):  # 10 s
+        heard = [s for s in watch.opened_since(shown_at) if s["frames"]]
+        if live_loss_step(page) not in ("", frozen) and heard:
+            break
+        page.wait_for_timeout(200)
+    assert live_loss_step(page) not in ("", frozen), "the shown tab did not follow the run"
+    assert heard, f"the shown tab opened no feed socket that pushed: {watch.summary()}"
+    assert watch.polled(shown_at) == [], "the shown tab polls instead of listening"
+
+
+def check_fallback(browser, url: str, run_id: str, budget: Budget) -> None:
+    """A page whose feed sockets close before any message (as behind a proxy without
+    WebSockets) polls the feed's HTTP route instead, and its chart follows the run."""
+    from playwright.sync_api import expect
+
+    page = new_page(browser)
+    refused: list[str] = []
+
+    def refuse(ws) -> None:  # the socket "opens", then the "server" closes it: no message
+        refused.append(ws.url)
+        ws.close(code=1011, reason="no WebSockets here")
+
+    page.route_web_socket(re.compile(re.escape(FEED)), refuse)
+    watch = FeedWatch(page)
+    page.goto(f"{url}/train?run={run_id}", timeout=budget.ms(20))
+    expect(page.locator(CHART)).to_have_count(4, timeout=budget.ms(60))
+    page.evaluate(RECORD_STEPS_JS)
+    for _ in range(50):  # the first poll comes feed.ms after the socket closed
+        if watch.polls:
+            break
+        page.wait_for_timeout(100)
+    start = time.time()
+    page.wait_for_timeout(FALLBACK_S * 1000)
+    end = time.time()
+    steps, polls = steps_between(page, start, end), watch.polled(start, end)
+    page.close()
+    print(f"fallback: {len(refused)} sockets refused, {len(polls)} polls, steps {steps}")
+    assert refused, "the page never tried a feed socket"
+    assert len(polls) >= 4, f"the page without feed sockets polled {len(polls)} times in 4 s"
+    assert len(steps) >= 2 and steps == sorted(steps), f"the polled chart did not move: {steps}"
 
 
 def test_live_feed_moves_charts_without_reruns(tmp_path):
@@ -128,35 +226,31 @@ def test_live_feed_moves_charts_without_reruns(tmp_path):
         run_id = launcher.launch(RunConfig(**LONG), runs)
         browser = launch_chromium(pw, budget)
         page = new_page(browser)
-        frames: list[float] = []  # when a Streamlit websocket frame arrived (time.time())
-        feed: list[float] = []  # when the page asked the live feed
-        feed_urls: list[str] = []
-        page.on(
-            "websocket", lambda ws: ws.on("framereceived", lambda _: frames.append(time.time()))
-        )
-
-        def on_request(request) -> None:
-            if FEED in request.url:
-                feed.append(time.time())
-                feed_urls.append(request.url)
-
-        page.on("request", on_request)
+        watch = FeedWatch(page)
         page.goto(f"{url}/train?run={run_id}", timeout=budget.ms(20))
         expect(page.locator(CHART)).to_have_count(4, timeout=budget.ms(90))
         page.evaluate(RECORD_STEPS_JS)
         budget.mark("live charts drawn")
 
-        # ---- the loss chart moves while Streamlit sends (almost) nothing ----------------------
-        quiet = quiet_stretch(page, frames, feed, budget)
+        # ---- the loss chart moves on pushes while Streamlit sends (almost) nothing ------------
+        quiet = quiet_stretch(page, watch, budget)
         last = quiet["last"]
         assert last["updates"] >= 3 and last["frames"] <= 2, quiet["tried"]
-        assert last["feed requests"] >= 6, quiet["tried"]  # one every 500 ms while shown
+        assert last["pushes"] >= 3, quiet["tried"]  # the feed socket brought the moves
+        assert last["polls"] == 0, quiet["tried"]  # pushed, not polled
         assert last["steps"] == sorted(last["steps"]), quiet["tried"]
         print(f"quiet stretches watched: {quiet['tried']}")
+        now = time.time()
+        print(
+            f"Streamlit frame bursts (s from now, frames): {bursts(watch.frames, now)};"
+            f" feed sockets: {watch.summary()}; HTTP polls so far: {len(watch.polls)}"
+        )
         budget.mark("quiet stretch")
 
-        # ---- the feed's URL (the page's token) answers the payload, then "same" ----------------
-        base = url + feed_urls[-1][len(url) :].split("?")[0]
+        # ---- the feed socket's URL (the page's token) answers over HTTP: payload, "same" -------
+        assert watch.sockets, "the page opened no feed socket"
+        base = url + urllib.parse.urlsplit(watch.sockets[-1]["url"]).path
+        assert base.startswith(f"{url}{FEED}"), base
         for _ in range(10):  # the run moves on between two asks now and then
             status, payload = get_json(f"{base}?v=")
             assert status == 200, (status, payload)
@@ -182,32 +276,15 @@ def test_live_feed_moves_charts_without_reruns(tmp_path):
         assert abs(bar["fill"] / bar["track"] - done) < 0.03, (bar, done)
         screenshot(page, "train-live-feed.png", show=page.locator(".tflab-live-grid"))
 
-        # ---- a hidden tab asks the feed nothing; shown again it follows the run ---------------
-        set_tab_hidden(page, True)
-        hidden_at = time.time()
-        page.wait_for_timeout(500)
-        for _ in range(40):  # the page's one rerun when the tab hides (tab_visibility): done
-            if time.time() - frames[-1] > 1.0:
-                break
-            page.wait_for_timeout(100)
-        frozen, then = live_loss_step(page), store.get_run(run_id)
-        page.wait_for_timeout(2500)
-        asked = [round(t - hidden_at, 2) for t in feed if t > hidden_at + 0.3]
-        assert asked == [], f"a hidden tab asked the feed {asked} s after hiding"
-        assert live_loss_step(page) == frozen, "the hidden tab's chart moved"
-        now = store.get_run(run_id)
-        assert (now.epoch, now.step) != (then.epoch, then.step), "the run must keep training"
-        set_tab_hidden(page, False)
-        shown_at = time.time()
-        for _ in range(50):  # 10 s
-            if live_loss_step(page) not in ("", frozen) and any(t >= shown_at for t in feed):
-                break
-            page.wait_for_timeout(200)
-        assert live_loss_step(page) not in ("", frozen), "the shown tab did not follow the run"
-        assert any(t >= shown_at for t in feed), "the shown tab does not ask the feed"
+        # ---- a hidden tab hangs up and asks nothing; shown again it follows the run -----------
+        check_hidden_then_shown(page, watch, store, run_id)
         budget.mark("hidden and shown")
 
-        # ---- Stop: Plotly charts, no live chart, no more polling ------------------------------
+        # ---- no WebSockets to the feed: the page polls it over HTTP instead --------------------
+        check_fallback(browser, url, run_id, budget)
+        budget.mark("fallback")
+
+        # ---- Stop: Plotly charts, no live chart, no feed socket left ---------------------------
         page.get_by_role("button", name="Stop").click()
         clicked = time.monotonic()
         for _ in range(20):
@@ -229,5 +306,11 @@ def test_live_feed_moves_charts_without_reruns(tmp_path):
         assert store.get_run(run_id).status == "stopped"
         ended_at = time.time()
         page.wait_for_timeout(1500)
-        assert not [t for t in feed if t > ended_at], "the page still polls a finished run"
+        kinds = [kind for _, kind in sorted(f for s in watch.sockets for f in s["frames"])]
+        assert "ended" in kinds, f"no feed frame said the run ended: {kinds[-5:]}"
+        after = kinds[kinds.index("ended") :]  # then at most a late socket's "same"
+        assert "live" not in after, f"the feed pushed a live payload after the end: {after}"
+        assert watch.open_sockets() == [], f"feed sockets left open: {watch.open_sockets()}"
+        assert watch.pushes(ended_at) == 0, "the feed still pushes to a finished run's page"
+        assert watch.polled(ended_at) == [], "the page polls a finished run"
         browser.close()

@@ -27,10 +27,20 @@ APP = REPO / "dashboard" / "app.py"
 def mounted(monkeypatch):
     """The feed's route as if dashboard/serve.py had mounted it (and no token left over)."""
     monkeypatch.setattr(live_feed, "MOUNTED", True)
-    for registry in (live_feed._TOKENS, live_feed._BY_RUN, live_feed._PAYLOADS):
+    for registry in (
+        live_feed._TOKENS,
+        live_feed._BY_RUN,
+        live_feed._PAYLOADS,
+        live_feed._BUILT_AT,
+    ):
         registry.clear()
     yield
-    for registry in (live_feed._TOKENS, live_feed._BY_RUN, live_feed._PAYLOADS):
+    for registry in (
+        live_feed._TOKENS,
+        live_feed._BY_RUN,
+        live_feed._PAYLOADS,
+        live_feed._BUILT_AT,
+    ):
         registry.clear()
 
 
@@ -119,7 +129,8 @@ def test_serve_mounts_the_route_on_streamlits_own_app():
         [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "['/tflab-api/live/{token}'] True"
+    route = "/tflab-api/live/{token}"  # polled over HTTP, pushed over a WebSocket
+    assert out.stdout.strip().splitlines()[-1] == f"{[route, route]} True"
 
 
 def panels(at) -> list[dict]:
