@@ -21,6 +21,7 @@ CSS_CLASS = "tflab-live-chart"  # the chart's root element (has data-last-step)
 
 _JS = r"""
 const H = 320, L0 = 62, R = 14, T = 30, B = 72;
+const SILENT_MS = 5000;  // a socket with no message by then counts as failed
 function nice(span, n) {
   const raw = span / Math.max(1, n), p = Math.pow(10, Math.floor(Math.log10(raw)));
   const f = raw / p;
@@ -203,33 +204,42 @@ function poll(panel) {  // the fallback: ask the HTTP route every feed.ms
 function hangUp(panel) {
   const ws = panel.__socket;
   panel.__socket = null;
-  if (ws) { ws.onclose = null; ws.close(1000); }
+  clearTimeout(panel.__silence);
+  if (ws) { ws.onclose = null; ws.onmessage = null; ws.close(1000); }
 }
-function listen(panel) {  // the feed pushed over a WebSocket; polling if one never opens
+function listen(panel) {  // the feed pushed over a WebSocket; polling where sockets fail
   clearTimeout(panel.__timer);
   const feed = panel.__feed;
   if (!feed || panel.__ended || document.hidden || panel.__socket) return;
-  if (panel.__noSocket) { poll(panel); return; }
+  if (panel.__failures >= 2) { poll(panel); return; }  // until the next remount
+  const failed = () => {  // no message from this socket: try once more, then poll
+    panel.__failures = (panel.__failures || 0) + 1;
+    panel.__timer = setTimeout(() => listen(panel), feed.ms);
+  };
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   let ws;
   try {
     ws = new WebSocket(
       `${scheme}//${location.host}${feed.url}?v=${encodeURIComponent(panel.__tag)}`);
-  } catch (err) {  // refused at once (a blocked scheme, an extension): poll instead
-    panel.__noSocket = true; poll(panel); return;
+  } catch (err) {  // refused at once (a blocked scheme, an extension)
+    panel.__failures = 2; poll(panel); return;
   }
   let heard = false;
   panel.__socket = ws;
+  panel.__silence = setTimeout(() => { hangUp(panel); failed(); }, SILENT_MS);
   ws.onmessage = e => {
-    heard = true;
-    if (!handle(panel, feed, JSON.parse(e.data))) hangUp(panel);
+    if (!heard) { heard = true; panel.__failures = 0; clearTimeout(panel.__silence); }
+    let p;
+    try { p = JSON.parse(e.data); } catch (err) { return; }  // not ours: ignore it
+    if (!handle(panel, feed, p)) hangUp(panel);
   };
   ws.onclose = e => {
     panel.__socket = null;
+    clearTimeout(panel.__silence);
     if (panel.__feed !== feed || panel.__ended || document.hidden) return;
     if (e.code === 4404) { panel.__trigger("changed", "gone"); return; }  // a fresh token
     if (e.code === 1000) { panel.__trigger("changed", "ended"); return; }  // the run ended
-    if (!heard) panel.__noSocket = true;  // e.g. a proxy without WebSockets: poll instead
+    if (!heard) { failed(); return; }  // e.g. a proxy without WebSockets
     panel.__timer = setTimeout(() => listen(panel), feed.ms);  // restarting server: again
   };
 }
@@ -251,6 +261,7 @@ export default function(component) {
   panel.__log = !!data.log_y;
   panel.__tag = data.tag || "";
   panel.__ended = false;
+  panel.__failures = 0;  // each redraw of the panel tries a socket again
   panel.__feed = data.feed ? { ...data.feed, waiting: data.waiting } : null;
   render(panel, data);
   document.removeEventListener("visibilitychange", panel.__shown || (() => {}));

@@ -167,6 +167,13 @@ def snapshot(store: RunStore, run_id: str) -> Snapshot | None:
     return built
 
 
+def drop_cached(store: RunStore, run_id: str) -> None:
+    """Forget run_id's cached payload (a run nobody follows any more)."""
+    with _LOCK:
+        _PAYLOADS.pop((str(store.path), run_id), None)
+        _BUILT_AT.pop((str(store.path), run_id), None)
+
+
 def cached_at(store: RunStore, run_id: str) -> float:
     """When run_id's cached payload was last confirmed current (time.monotonic())."""
     return _BUILT_AT.get((str(store.path), run_id), float("-inf"))

@@ -14,10 +14,11 @@ The checker ends with the run or with the run's last socket.
 
 The socket: the first message is the payload, or {"same": true} when the tag the page gave is
 current (so the page knows the socket works); then one payload per change. It closes with 1000
-after the payload that says the run ended, and with GONE when the token is unknown or expired or
-the run was deleted (the page then reruns its panel for a fresh token, as for the route's 404).
-The page falls back to polling the HTTP route when a socket never opens (a proxy without
-WebSockets).
+after the payload that says the run ended, and with GONE when the token is unknown, or is
+forgotten while the socket is open (checked at each change and every TOKEN_CHECK_S), or the run
+was deleted (the page then reruns its panel for a fresh token, as for the route's 404). The page
+polls the HTTP route instead when two sockets in a row bring no message within a few seconds
+(a proxy without WebSockets, or one that holds the upgrade), until the panel is next redrawn.
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ import logging
 from dataclasses import dataclass, field
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from uvicorn.protocols.utils import ClientDisconnected
 
 from core.runs.store import RunStore
 from dashboard import live_feed
 
 CHECK_S = 0.25  # how often a watched run's store row is read
+MAX_BACKOFF_S = 8.0  # the longest pause between reads while the store keeps failing
+TOKEN_CHECK_S = 30.0  # a socket with nothing to send still checks its token this often
 GONE = 4404  # close code: unknown token, or the run no longer exists
 LOG = logging.getLogger(__name__)
 
@@ -47,38 +51,44 @@ class _Channel:
     latest: live_feed.Snapshot | None = None
     gone: bool = False
     changed: asyncio.Event = field(default_factory=asyncio.Event)
-    checker: asyncio.Task | None = None
+    checker: asyncio.Task | None = None  # the reference that keeps the task alive
 
 
 _CHANNELS: dict[tuple[str, str], _Channel] = {}  # touched only on the server's event loop
 
 
 async def push_endpoint(websocket: WebSocket) -> None:
-    """The socket's handler: send what changed until the run ends or the page goes away."""
-    found = live_feed.lookup(websocket.path_params.get("token", ""))
-    await websocket.accept()
-    if found is None:
-        await websocket.close(code=GONE, reason="unknown or expired live feed")
-        return
-    channel = _join(*found)
-    closed = asyncio.ensure_future(_until_closed(websocket))
+    """The socket's handler: send what changed until the run ends, the page goes away or the
+    token is forgotten."""
+    token = websocket.path_params.get("token", "")
+    channel = None
+    closed = None
     try:
-        await _send_changes(websocket, channel, websocket.query_params.get("v"), closed)
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        pass  # the page went away mid-send
+        await websocket.accept()
+        found = live_feed.lookup(token)
+        if found is None:
+            await websocket.close(code=GONE, reason="unknown or expired live feed")
+            return
+        channel = _join(*found)
+        closed = asyncio.ensure_future(_until_closed(websocket))
+        await _send_changes(websocket, channel, token, websocket.query_params.get("v"), closed)
+    except (WebSocketDisconnect, ClientDisconnected, RuntimeError, OSError):
+        pass  # the page went away mid-handshake or mid-send
     finally:
-        closed.cancel()
-        _leave(channel)
+        if closed is not None:
+            closed.cancel()
+        if channel is not None:
+            _leave(channel)
 
 
 async def _send_changes(
-    websocket: WebSocket, channel: _Channel, seen: str | None, closed: asyncio.Future
+    websocket: WebSocket, channel: _Channel, token: str, seen: str | None, closed: asyncio.Future
 ) -> None:
     first = True
     while not closed.done():
         wake = channel.changed  # taken before looking, so no change is missed
-        if channel.gone:
-            await websocket.close(code=GONE, reason="the run no longer exists")
+        if channel.gone or live_feed.lookup(token) is None:  # deleted run, forgotten token
+            await websocket.close(code=GONE, reason="the run or its live feed is gone")
             return
         latest = channel.latest
         if latest is not None and (latest.tag != seen or first):
@@ -90,7 +100,9 @@ async def _send_changes(
                 await websocket.close(code=1000)
                 return
         waiting = asyncio.ensure_future(wake.wait())
-        await asyncio.wait({waiting, closed}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {waiting, closed}, timeout=TOKEN_CHECK_S, return_when=asyncio.FIRST_COMPLETED
+        )
         waiting.cancel()
 
 
@@ -116,24 +128,31 @@ def _leave(channel: _Channel) -> None:
 
 
 async def _check(key: tuple[str, str], channel: _Channel) -> None:
-    """Read the run every CHECK_S while it has sockets; wake them when its tag changed."""
+    """Read the run every CHECK_S while it has sockets; wake them when its tag changed. A
+    failing read is logged once per spell of failures and retried less and less often (up
+    to MAX_BACKOFF_S)."""
+    pause = CHECK_S
     try:
         while channel.sockets > 0:
             try:
                 now = await asyncio.to_thread(live_feed.snapshot, channel.store, channel.run_id)
-            except Exception:  # noqa: BLE001 - a busy or broken store: try again, say so once
-                LOG.warning("live feed of run %s: store read failed", channel.run_id, exc_info=True)
+            except Exception as err:  # noqa: BLE001 - a busy or broken store: say so, retry
+                if pause == CHECK_S:
+                    LOG.warning("live feed of run %s: store read failed: %s", channel.run_id, err)
+                pause = min(MAX_BACKOFF_S, pause * 2)
             else:
+                pause = CHECK_S
                 if now is None or channel.latest is None or now.tag != channel.latest.tag:
                     channel.gone = now is None
                     channel.latest = now or channel.latest
                     _wake(channel)
                 if now is None or not now.active:
                     return  # nothing more will change
-            await asyncio.sleep(CHECK_S)
+            await asyncio.sleep(pause)
     finally:
         if _CHANNELS.get(key) is channel:  # a later socket starts a fresh checker
             del _CHANNELS[key]
+        live_feed.drop_cached(channel.store, channel.run_id)  # rebuilt when asked again
 
 
 def _wake(channel: _Channel) -> None:

@@ -147,3 +147,43 @@ def test_unknown_tokens_and_deleted_runs_are_closed_with_gone(runs_root, server)
             socket.recv(timeout=WAIT_S)
         assert closed.value.rcvd.code == live_push.GONE
     run_watch.forget(store, run_id)
+
+
+def test_a_token_forgotten_while_open_closes_the_socket(runs_root, server):
+    store = RunStore(runs_root / "runs.sqlite")
+    run_id = live_run(store)
+    path = live_feed.feed_url(store, run_id)
+    with connect(server + path + "?v=") as socket:
+        assert next_json(socket)["active"] is True
+        with live_feed._LOCK:
+            live_feed._forget(path.rsplit("/", 1)[1])  # expired, or evicted by MAX_TOKENS
+        time.sleep(run_watch.MIN_REBUILD_S)
+        advance(store, run_id, 5)  # the next change finds the token gone
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=WAIT_S)
+        assert closed.value.rcvd.code == live_push.GONE
+    run_watch.forget(store, run_id)
+
+
+def test_a_failing_store_is_logged_once_and_read_less_often(runs_root, server, monkeypatch):
+    store = RunStore(runs_root / "runs.sqlite")
+    run_id = live_run(store)
+    path = live_feed.feed_url(store, run_id)
+    reads = []
+    real = live_feed.snapshot
+
+    def broken(*args):
+        reads.append(time.monotonic())
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(live_feed, "snapshot", broken)
+    warnings = []
+    monkeypatch.setattr(live_push.LOG, "warning", lambda *args, **kw: warnings.append(args))
+    with connect(server + path + "?v=") as socket:
+        time.sleep(3.0)
+        assert len(warnings) == 1 and "disk I/O error" in str(warnings[0][-1]), warnings
+        # 0.25 s apart at first, then 0.5, 1, 2: not 12 reads in 3 s
+        assert 2 <= len(reads) <= 5, [round(t - reads[0], 2) for t in reads]
+        monkeypatch.setattr(live_feed, "snapshot", real)  # the store is back
+        assert next_json(socket)["active"] is True  # within the next pause (<= 4 s here)
+    run_watch.forget(store, run_id)
