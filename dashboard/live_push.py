@@ -29,7 +29,6 @@ import logging
 from dataclasses import dataclass, field
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
-from uvicorn.protocols.utils import ClientDisconnected
 
 from core.runs.store import RunStore
 from dashboard import live_feed
@@ -72,8 +71,8 @@ async def push_endpoint(websocket: WebSocket) -> None:
         channel = _join(*found)
         closed = asyncio.ensure_future(_until_closed(websocket))
         await _send_changes(websocket, channel, token, websocket.query_params.get("v"), closed)
-    except (WebSocketDisconnect, ClientDisconnected, RuntimeError, OSError):
-        pass  # the page went away mid-handshake or mid-send
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # the page went away mid-handshake or mid-send (uvicorn's ClientDisconnected: OSError)
     finally:
         if closed is not None:
             closed.cancel()
